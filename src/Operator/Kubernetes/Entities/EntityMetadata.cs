@@ -1,0 +1,20 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+
+namespace UserApiOperator.Kubernetes.Entities;
+
+/// <summary>Looks up (and caches) the <see cref="KubernetesEntityAttribute"/> of entity types.</summary>
+public static class EntityMetadata
+{
+    private static readonly ConcurrentDictionary<Type, KubernetesEntityAttribute> Cache = new();
+
+    /// <summary>The entity attribute of <typeparamref name="T"/>.</summary>
+    /// <exception cref="InvalidOperationException">The type carries no <see cref="KubernetesEntityAttribute"/>.</exception>
+    public static KubernetesEntityAttribute Of<T>() => Of(typeof(T));
+
+    /// <summary>The entity attribute of <paramref name="type"/>.</summary>
+    /// <exception cref="InvalidOperationException">The type carries no <see cref="KubernetesEntityAttribute"/>.</exception>
+    public static KubernetesEntityAttribute Of(Type type) =>
+        Cache.GetOrAdd(type, static t => t.GetCustomAttribute<KubernetesEntityAttribute>()
+            ?? throw new InvalidOperationException($"{t.FullName} has no [KubernetesEntity] attribute."));
+}

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using UserApiOperator.Kubernetes.Models;
 
 namespace UserApiOperator.Kubernetes.Entities;
@@ -17,12 +18,15 @@ public abstract class KubernetesObject : IKubernetesObject
     }
 
     /// <inheritdoc />
+    [JsonPropertyOrder(-3)]
     public string? ApiVersion { get; set; }
 
     /// <inheritdoc />
+    [JsonPropertyOrder(-2)]
     public string? Kind { get; set; }
 
     /// <inheritdoc />
+    [JsonPropertyOrder(-1)]
     public V1ObjectMeta Metadata { get; set; } = new();
 }
 

@@ -9,6 +9,9 @@ public sealed class V1Container
     /// <summary>Image reference.</summary>
     public required string Image { get; set; }
 
+    /// <summary>Arguments to the image's entrypoint.</summary>
+    public IList<string>? Args { get; set; }
+
     /// <summary><c>Always</c>, <c>IfNotPresent</c> or <c>Never</c>; unset lets the server default it.</summary>
     public string? ImagePullPolicy { get; set; }
 

@@ -14,12 +14,12 @@ public static class KubernetesJson
     /// <summary>Options for every object sent to or read from the API server.</summary>
     public static JsonSerializerOptions Options { get; } = CreateOptions();
 
-    /// <summary>Serialises <paramref name="value"/> to a JSON tree.</summary>
-    public static JsonNode ToNode<T>(T value) =>
-        JsonSerializer.SerializeToNode(value, Options) ?? throw new InvalidOperationException("Serialised to JSON null.");
+    /// <summary>Serialises <paramref name="value"/> by its runtime type (so an object typed as an interface keeps all its fields) to a JSON tree.</summary>
+    public static JsonNode ToNode(object value) =>
+        JsonSerializer.SerializeToNode(value, value.GetType(), Options) ?? throw new InvalidOperationException("Serialised to JSON null.");
 
-    /// <summary>Serialises <paramref name="value"/> to compact JSON text.</summary>
-    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+    /// <summary>Serialises <paramref name="value"/> by its runtime type to compact JSON text.</summary>
+    public static string Serialize(object value) => JsonSerializer.Serialize(value, value.GetType(), Options);
 
     /// <summary>Reads <typeparamref name="T"/> from a JSON tree.</summary>
     /// <exception cref="JsonException">The tree does not fit the type; <see cref="JsonException.Path"/> names the field.</exception>

@@ -18,7 +18,7 @@ public static partial class YamlJson
     /// <summary>
     /// Parses every document of a YAML stream into a JSON tree; empty documents are skipped.
     /// </summary>
-    /// <exception cref="YamlFormatException">The text is not valid YAML or repeats a mapping key; the message gives line and column.</exception>
+    /// <exception cref="YamlFormatException">The text is not valid YAML or repeats a mapping key (the parser's check); the message gives line and column.</exception>
     public static IReadOnlyList<JsonNode?> ParseDocuments(string yaml)
     {
         var stream = new YamlStream();
@@ -74,11 +74,6 @@ public static partial class YamlJson
             if (keyNode is not YamlScalarNode { Value: { } key })
             {
                 throw new YamlFormatException($"line {keyNode.Start.Line}, column {keyNode.Start.Column}: mapping keys must be scalars", null);
-            }
-
-            if (result.ContainsKey(key))
-            {
-                throw new YamlFormatException($"line {keyNode.Start.Line}, column {keyNode.Start.Column}: duplicate key \"{key}\"", null);
             }
 
             result[key] = ToJson(valueNode);

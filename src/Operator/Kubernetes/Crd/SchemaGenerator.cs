@@ -1,0 +1,218 @@
+using System.Collections;
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using UserApiOperator.Kubernetes.Models;
+using UserApiOperator.Kubernetes.Serialization;
+
+namespace UserApiOperator.Kubernetes.Crd;
+
+/// <summary>
+/// Builds the structural OpenAPI v3 schema of a C# type, as the CustomResourceDefinition's
+/// <c>openAPIV3Schema</c> needs it (Kubernetes docs, "Specifying a structural schema"):
+/// <list type="bullet">
+/// <item>property names as on the wire (camelCase), descriptions from XML doc summaries;</item>
+/// <item><see cref="RangeAttribute"/> gives <c>minimum</c>/<c>maximum</c>, <see cref="RegularExpressionAttribute"/> <c>pattern</c>,
+/// <see cref="MinLengthAttribute"/>/<see cref="MaxLengthAttribute"/> <c>minLength</c>/<c>maxLength</c>, enums <c>enum</c>,
+/// <see cref="RequiredAttribute"/> and C# <c>required</c> members <c>required</c>;</item>
+/// <item>with <c>withDefaults</c>, a property's initial value in a new instance of its type becomes its <c>default</c>
+/// (an object equal to a new instance of its own type becomes <c>{}</c>, so the server defaults inside it);
+/// required properties get no default.</item>
+/// </list>
+/// </summary>
+/// <param name="docs">Where descriptions come from; null leaves them out (enough for validation).</param>
+public sealed class SchemaGenerator(XmlDocumentation? docs)
+{
+    /// <summary>Schema of <paramref name="type"/>.</summary>
+    /// <param name="type">A class, enum, primitive, dictionary or list type.</param>
+    /// <param name="withDefaults">Emit <c>default</c> values from property initialisers.</param>
+    /// <exception cref="NotSupportedException">A member type has no schema mapping.</exception>
+    public JsonObject Generate(Type type, bool withDefaults) => SchemaOf(type, withDefaults);
+
+    private JsonObject SchemaOf(Type type, bool withDefaults)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+
+        if (type == typeof(string))
+        {
+            return new JsonObject { ["type"] = "string" };
+        }
+
+        if (type == typeof(bool))
+        {
+            return new JsonObject { ["type"] = "boolean" };
+        }
+
+        if (type == typeof(int) || type == typeof(long))
+        {
+            return new JsonObject { ["type"] = "integer", ["format"] = type == typeof(int) ? "int32" : "int64" };
+        }
+
+        if (type == typeof(DateTimeOffset))
+        {
+            return new JsonObject { ["type"] = "string", ["format"] = "date-time" };
+        }
+
+        if (type == typeof(ResourceQuantity) || type == typeof(IntOrString))
+        {
+            var schema = new JsonObject
+            {
+                ["anyOf"] = new JsonArray(new JsonObject { ["type"] = "integer" }, new JsonObject { ["type"] = "string" }),
+                ["x-kubernetes-int-or-string"] = true,
+            };
+            if (type == typeof(ResourceQuantity))
+            {
+                schema["pattern"] = ResourceQuantity.Pattern;
+            }
+
+            return schema;
+        }
+
+        if (type.IsEnum)
+        {
+            return new JsonObject
+            {
+                ["type"] = "string",
+                ["enum"] = new JsonArray(Enum.GetNames(type).Select(n => (JsonNode)n).ToArray()),
+            };
+        }
+
+        if (DictionaryValueType(type) is { } valueType)
+        {
+            return new JsonObject { ["type"] = "object", ["additionalProperties"] = SchemaOf(valueType, withDefaults: false) };
+        }
+
+        if (ListItemType(type) is { } itemType)
+        {
+            var schema = new JsonObject { ["type"] = "array", ["items"] = SchemaOf(itemType, withDefaults) };
+            if (itemType == typeof(V1Condition))
+            {
+                // Conditions are a map keyed by type (metav1.Condition convention), so SSA merges them per type.
+                schema["x-kubernetes-list-type"] = "map";
+                schema["x-kubernetes-list-map-keys"] = new JsonArray("type");
+            }
+
+            return schema;
+        }
+
+        if (type.IsClass)
+        {
+            return ObjectSchema(type, withDefaults);
+        }
+
+        throw new NotSupportedException($"No schema mapping for {type.FullName}.");
+    }
+
+    private JsonObject ObjectSchema(Type type, bool withDefaults)
+    {
+        var properties = new JsonObject();
+        var required = new JsonArray();
+        var instance = withDefaults && type.GetConstructor(Type.EmptyTypes) is not null ? Activator.CreateInstance(type) : null;
+
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.CanWrite))
+        {
+            var name = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+            var schema = SchemaOf(property.PropertyType, withDefaults);
+            var description = docs?.Summary(property);
+            var ordered = new JsonObject();
+            if (description is not null)
+            {
+                ordered["description"] = description;
+            }
+
+            foreach (var (key, value) in schema.ToList())
+            {
+                schema.Remove(key);
+                ordered[key] = value;
+            }
+
+            ApplyValidation(property, ordered);
+            var isRequired = property.IsDefined(typeof(RequiredAttribute)) || property.IsDefined(typeof(RequiredMemberAttribute));
+            if (instance is not null && !isRequired && DefaultOf(property, instance) is { } defaultValue)
+            {
+                ordered["default"] = defaultValue;
+            }
+
+            properties[name] = ordered;
+            if (isRequired)
+            {
+                required.Add(name);
+            }
+        }
+
+        var result = new JsonObject { ["type"] = "object", ["properties"] = properties };
+        if (required.Count > 0)
+        {
+            result["required"] = required;
+        }
+
+        return result;
+    }
+
+    private static void ApplyValidation(PropertyInfo property, JsonObject schema)
+    {
+        if (property.GetCustomAttribute<RangeAttribute>() is { } range)
+        {
+            schema["minimum"] = JsonValue.Create(Convert.ToInt64(range.Minimum, System.Globalization.CultureInfo.InvariantCulture));
+            schema["maximum"] = JsonValue.Create(Convert.ToInt64(range.Maximum, System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (property.GetCustomAttribute<MinLengthAttribute>() is { } minLength)
+        {
+            schema["minLength"] = minLength.Length;
+        }
+
+        if (property.GetCustomAttribute<MaxLengthAttribute>() is { } maxLength)
+        {
+            schema["maxLength"] = maxLength.Length;
+        }
+
+        if (property.GetCustomAttribute<RegularExpressionAttribute>() is { } pattern)
+        {
+            schema["pattern"] = pattern.Pattern;
+        }
+    }
+
+    private static JsonNode? DefaultOf(PropertyInfo property, object instance)
+    {
+        var value = property.GetValue(instance);
+        if (value is null)
+        {
+            return null;
+        }
+
+        var serialized = JsonSerializer.SerializeToNode(value, property.PropertyType, KubernetesJson.Options);
+        var type = property.PropertyType;
+        if (type.IsClass && type != typeof(string) && DictionaryValueType(type) is null && ListItemType(type) is null
+            && type.GetConstructor(Type.EmptyTypes) is not null)
+        {
+            var fresh = JsonSerializer.SerializeToNode(Activator.CreateInstance(type), type, KubernetesJson.Options);
+            if (JsonNode.DeepEquals(serialized, fresh))
+            {
+                return new JsonObject();
+            }
+        }
+
+        return serialized;
+    }
+
+    private static Type? DictionaryValueType(Type type) =>
+        Generic(type, typeof(IDictionary<,>)) is { } args && args[0] == typeof(string) ? args[1] : null;
+
+    private static Type? ListItemType(Type type) =>
+        type == typeof(string) || type.IsArray && type == typeof(byte[]) ? null
+        : type.IsArray ? type.GetElementType()
+        : typeof(IEnumerable).IsAssignableFrom(type) && Generic(type, typeof(IEnumerable<>)) is { } args ? args[0] : null;
+
+    private static Type[]? Generic(Type type, Type definition)
+    {
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == definition)
+        {
+            return type.GetGenericArguments();
+        }
+
+        return type.GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == definition)?.GetGenericArguments();
+    }
+}

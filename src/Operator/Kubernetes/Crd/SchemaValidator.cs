@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using UserApiOperator.Kubernetes.Models;
+
+namespace UserApiOperator.Kubernetes.Crd;
+
+/// <summary>
+/// Checks a JSON tree against a structural OpenAPI v3 schema the way the API server validates a
+/// custom resource: <c>type</c>, <c>properties</c> (unknown fields rejected, as with
+/// <c>kubectl --validate=strict</c>), <c>additionalProperties</c>, <c>required</c>, <c>minimum</c>,
+/// <c>maximum</c>, <c>minLength</c>, <c>maxLength</c>, <c>pattern</c>, <c>enum</c>, <c>items</c> and
+/// <c>x-kubernetes-int-or-string</c>. A JSON null counts as an absent field.
+/// </summary>
+public static class SchemaValidator
+{
+    /// <summary>Every violation in <paramref name="value"/>, in document order; empty when valid.</summary>
+    /// <param name="value">The tree to check.</param>
+    /// <param name="schema">The schema, as <see cref="SchemaGenerator"/> makes it.</param>
+    /// <param name="path">Path of <paramref name="value"/> within its object, used as the prefix of field paths.</param>
+    public static IReadOnlyList<FieldError> Validate(JsonNode? value, JsonObject schema, string path)
+    {
+        var errors = new List<FieldError>();
+        Check(value, schema, path, errors);
+        return errors;
+    }
+
+    private static void Check(JsonNode? value, JsonObject schema, string path, List<FieldError> errors)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        if (schema["x-kubernetes-int-or-string"]?.GetValue<bool>() == true)
+        {
+            if (!IsInteger(value) && !IsKind(value, JsonValueKind.String))
+            {
+                errors.Add(new(path, $"must be an integer or a string, got {Describe(value)}"));
+                return;
+            }
+
+            CheckString(value, schema, path, errors);
+            return;
+        }
+
+        switch (schema["type"]?.GetValue<string>())
+        {
+            case "object":
+                CheckObject(value, schema, path, errors);
+                break;
+            case "array":
+                if (value is not JsonArray array)
+                {
+                    errors.Add(new(path, $"must be a list, got {Describe(value)}"));
+                    return;
+                }
+
+                if (schema["items"] is JsonObject items)
+                {
+                    for (var i = 0; i < array.Count; i++)
+                    {
+                        Check(array[i], items, $"{path}[{i}]", errors);
+                    }
+                }
+
+                break;
+            case "string":
+                if (!IsKind(value, JsonValueKind.String))
+                {
+                    errors.Add(new(path, $"must be a string, got {Describe(value)}"));
+                    return;
+                }
+
+                CheckString(value, schema, path, errors);
+                break;
+            case "integer":
+                if (!IsInteger(value))
+                {
+                    errors.Add(new(path, $"must be an integer, got {Describe(value)}"));
+                    return;
+                }
+
+                CheckRange(NumberOf(value), schema, path, errors);
+                break;
+            case "boolean":
+                if (!IsKind(value, JsonValueKind.True) && !IsKind(value, JsonValueKind.False))
+                {
+                    errors.Add(new(path, $"must be true or false, got {Describe(value)}"));
+                }
+
+                break;
+        }
+    }
+
+    private static void CheckObject(JsonNode value, JsonObject schema, string path, List<FieldError> errors)
+    {
+        if (value is not JsonObject obj)
+        {
+            errors.Add(new(path, $"must be an object, got {Describe(value)}"));
+            return;
+        }
+
+        if (schema["required"] is JsonArray required)
+        {
+            foreach (var name in required.Select(r => r!.GetValue<string>()))
+            {
+                if (obj[name] is null)
+                {
+                    errors.Add(new(Join(path, name), "is required"));
+                }
+            }
+        }
+
+        var properties = schema["properties"] as JsonObject;
+        var additional = schema["additionalProperties"] as JsonObject;
+        foreach (var (name, child) in obj)
+        {
+            if (properties?[name] is JsonObject propertySchema)
+            {
+                Check(child, propertySchema, Join(path, name), errors);
+            }
+            else if (additional is not null)
+            {
+                Check(child, additional, $"{path}[{name}]", errors);
+            }
+            else if (properties is not null)
+            {
+                var known = string.Join(", ", properties.Select(p => p.Key));
+                errors.Add(new(Join(path, name), $"unknown field (known fields: {known})"));
+            }
+        }
+    }
+
+    private static void CheckString(JsonNode value, JsonObject schema, string path, List<FieldError> errors)
+    {
+        if (!IsKind(value, JsonValueKind.String))
+        {
+            return;
+        }
+
+        var text = value.GetValue<string>();
+        if (schema["minLength"] is { } minLength && text.Length < minLength.GetValue<int>())
+        {
+            errors.Add(new(path, minLength.GetValue<int>() == 1 ? "must not be empty" : $"must be at least {minLength} characters long"));
+        }
+
+        if (schema["maxLength"] is { } maxLength && text.Length > maxLength.GetValue<int>())
+        {
+            errors.Add(new(path, $"must be at most {maxLength} characters long, got {text.Length}"));
+        }
+
+        if (schema["enum"] is JsonArray allowed && !allowed.Any(a => a?.GetValue<string>() == text))
+        {
+            errors.Add(new(path, $"must be one of {string.Join(", ", allowed.Select(a => a!.GetValue<string>()))}, got \"{text}\""));
+        }
+
+        if (schema["pattern"] is { } pattern && !Regex.IsMatch(text, pattern.GetValue<string>(), RegexOptions.None, TimeSpan.FromSeconds(1)))
+        {
+            errors.Add(new(path, pattern.GetValue<string>() == ResourceQuantity.Pattern
+                ? $"\"{text}\" is not a resource quantity (for example 500m, 1, 64Mi, 1Gi)"
+                : $"\"{text}\" does not match the pattern {pattern}"));
+        }
+    }
+
+    private static void CheckRange(decimal number, JsonObject schema, string path, List<FieldError> errors)
+    {
+        if (schema["minimum"] is { } minimum && number < minimum.GetValue<long>())
+        {
+            errors.Add(new(path, $"must be at least {minimum}, got {number.ToString(CultureInfo.InvariantCulture)}"));
+        }
+
+        if (schema["maximum"] is { } maximum && number > maximum.GetValue<long>())
+        {
+            errors.Add(new(path, $"must be at most {maximum}, got {number.ToString(CultureInfo.InvariantCulture)}"));
+        }
+    }
+
+    private static bool IsKind(JsonNode value, JsonValueKind kind) => value is JsonValue && value.GetValueKind() == kind;
+
+    private static bool IsInteger(JsonNode value) =>
+        IsKind(value, JsonValueKind.Number) && decimal.Truncate(NumberOf(value)) == NumberOf(value);
+
+    private static decimal NumberOf(JsonNode value) =>
+        decimal.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number : decimal.MaxValue;
+
+    private static string Describe(JsonNode value) => value switch
+    {
+        JsonObject => "an object",
+        JsonArray => "a list",
+        _ => value.GetValueKind() switch
+        {
+            JsonValueKind.String => $"the string \"{value.GetValue<string>()}\"",
+            JsonValueKind.True or JsonValueKind.False => value.ToJsonString(),
+            _ => value.ToJsonString(),
+        },
+    };
+
+    private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+}

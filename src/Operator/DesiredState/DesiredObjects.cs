@@ -1,0 +1,42 @@
+using UserApiOperator.Entities;
+using UserApiOperator.Kubernetes.Entities;
+using UserApiOperator.Kubernetes.Models;
+
+namespace UserApiOperator.DesiredState;
+
+/// <summary>
+/// The desired state of one UserApi: the objects that should exist for it. <see cref="Secret"/> is
+/// null when <c>spec.database.passwordSecretRef</c> names an existing Secret; <see cref="Ingress"/>
+/// is null when <c>spec.ingress.enabled</c> is false.
+/// </summary>
+/// <param name="Secret">The generated password Secret, or null.</param>
+/// <param name="Deployment">The Deployment.</param>
+/// <param name="Service">The Service.</param>
+/// <param name="Ingress">The Ingress, or null.</param>
+public sealed record DesiredObjects(V1Secret? Secret, V1Deployment Deployment, V1Service Service, V1Ingress? Ingress)
+{
+    /// <summary>Builds the desired objects of <paramref name="userApi"/>; a pure function of its inputs.</summary>
+    /// <param name="userApi">A UserApi whose spec passed <see cref="Validation.UserApiValidator"/>.</param>
+    /// <param name="password">Password for a new generated Secret; ignored when the spec references a Secret.</param>
+    public static DesiredObjects For(V1Alpha1UserApi userApi, string password) => new(
+        userApi.Spec.Database.PasswordSecretRef is null ? SecretBuilder.Build(userApi, password) : null,
+        DeploymentBuilder.Build(userApi),
+        ServiceBuilder.Build(userApi),
+        IngressBuilder.Build(userApi));
+
+    /// <summary>The objects that should exist, in apply order (Secret, Deployment, Service, Ingress).</summary>
+    public IEnumerable<IKubernetesObject> All()
+    {
+        if (Secret is not null)
+        {
+            yield return Secret;
+        }
+
+        yield return Deployment;
+        yield return Service;
+        if (Ingress is not null)
+        {
+            yield return Ingress;
+        }
+    }
+}

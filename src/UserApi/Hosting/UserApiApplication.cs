@@ -1,0 +1,124 @@
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using UserApiService.Data;
+using UserApiService.Endpoints;
+using UserApiService.Errors;
+using UserApiService.Json;
+
+namespace UserApiService.Hosting;
+
+/// <summary>
+/// Builds the UserApi web application: configuration, services, middleware and endpoints. Used by
+/// <c>Program.cs</c> and by the tests, so both run exactly the same composition.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Configuration: the usual ASP.NET Core sources (appsettings*.json next to the assembly, environment
+/// variables, command line). <see cref="DatabaseOptions"/> is bound from the root, so <c>MYSQL_HOST</c>, <c>MYSQL_PORT</c>,
+/// <c>MYSQL_USER</c>, <c>MYSQL_PASSWORD</c> and <c>MYSQL_DATABASE</c> work as environment variables or
+/// as <c>--MYSQL_PORT=3307</c> arguments. Invalid values stop the start-up with a message naming them.
+/// </para>
+/// <para>
+/// Listening: <see cref="DefaultUrls"/> unless <c>ASPNETCORE_URLS</c>, <c>--urls</c> or the
+/// <c>urls</c> setting says otherwise.
+/// </para>
+/// <para>
+/// Shutdown: the host's default handling of SIGTERM/SIGINT (Ctrl+C): stop accepting connections, let
+/// requests in flight finish for up to <see cref="ShutdownTimeout"/>, then exit 0. The timeout is below
+/// Kubernetes' default 30 s grace period so the process exits before it would be killed.
+/// </para>
+/// </remarks>
+public static class UserApiApplication
+{
+    /// <summary>Listening address when none is configured: <c>http://0.0.0.0:8000</c>.</summary>
+    public const string DefaultUrls = "http://0.0.0.0:8000";
+
+    /// <summary>Time requests in flight get to finish after SIGTERM: 25 s.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(25);
+
+    /// <summary>Creates the application, ready to run.</summary>
+    /// <param name="args">Command-line arguments (<c>--urls</c>, <c>--MYSQL_PORT=...</c>, ...).</param>
+    /// <returns>The configured application; call <c>Run</c> or <c>StartAsync</c> on it.</returns>
+    /// <exception cref="OptionsValidationException">A <c>MYSQL_*</c> setting is invalid.</exception>
+    public static WebApplication Build(string[] args)
+    {
+        // Content root = the application's directory, so appsettings.json is found whatever the
+        // working directory is.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        ConfigureServices(builder);
+        var app = builder.Build();
+        Configure(app);
+        return app;
+    }
+
+    /// <summary>Registers options, JSON settings, the database layer and OpenAPI.</summary>
+    /// <param name="builder">The application builder.</param>
+    public static void ConfigureServices(WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrls);
+        }
+
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = ShutdownTimeout);
+
+        builder.Services.AddOptions<DatabaseOptions>()
+            .Bind(builder.Configuration)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        builder.Services.AddSingleton<DatabaseGate>();
+        builder.Services.AddSingleton<UserRepository>();
+
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            // Raw UTF-8 for every non-ASCII character, as FastAPI writes it.
+            options.SerializerOptions.Encoder = FastApiJsonEncoder.Instance;
+            // Numbers are numbers (the web default also reads them from strings, and OpenAPI says so).
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+        });
+
+        builder.Services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "UserApi";
+                document.Info.Version = "1.0.0";
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer(OpenApiUserIdParameter.TransformAsync);
+        });
+    }
+
+    /// <summary>
+    /// Adds the middleware and endpoints: FastAPI-shaped errors, Swagger UI at <c>/docs</c>, the
+    /// OpenAPI document at <c>/openapi.json</c> and the API of <see cref="UserEndpoints"/>.
+    /// </summary>
+    /// <param name="app">The built application.</param>
+    public static void Configure(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+
+        var database = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        DatabaseGate.ConfigureThreadPool(database.MaxPoolSize);
+
+        app.UseApiErrorResponses();
+        app.UseSwaggerUI(options =>
+        {
+            options.RoutePrefix = "docs";
+            options.DocumentTitle = "UserApi - Swagger UI";
+            // Relative to /docs/index.html, so the UI also works behind an ingress path prefix.
+            options.SwaggerEndpoint("../openapi.json", "UserApi");
+        });
+        app.UseRouting();
+        app.UseCaseSensitiveRouting();
+
+        app.MapOpenApi("/openapi.json");
+        app.MapUserApi();
+    }
+}

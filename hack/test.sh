@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of the repository.
+#
+# The UserApi tests need MariaDB's programs (mariadb-install-db, mariadbd): they start a private
+# instance of their own on a free loopback port, so this script only makes sure the programs are
+# installed (from Debian's packages, when absent). Extra arguments go to `dotnet test`, e.g.
+#   hack/test.sh --filter "FullyQualifiedName~Render"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+hack/mariadb.sh install
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test UserApiOperator.sln "$@" 2>&1 | tee "$log" || status=$?
+
+# One closing line over all test projects: "tests: N passed, N failed, N skipped".
+awk '/^(Passed|Failed)!/ {
+        for (i = 1; i <= NF; i++) {
+            gsub(",", "", $(i + 1))
+            if ($i == "Failed:") f += $(i + 1)
+            if ($i == "Passed:") p += $(i + 1)
+            if ($i == "Skipped:") s += $(i + 1)
+        }
+     }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

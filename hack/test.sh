@@ -17,11 +17,12 @@ dotnet test UserApiOperator.sln "$@" 2>&1 | tee "$log" || status=$?
 
 # One closing line over all test projects: "tests: N passed, N failed, N skipped".
 awk '/^(Passed|Failed)!/ {
-        for (i = 1; i <= NF; i++) {
-            gsub(",", "", $(i + 1))
-            if ($i == "Failed:") f += $(i + 1)
-            if ($i == "Passed:") p += $(i + 1)
-            if ($i == "Skipped:") s += $(i + 1)
+        for (i = 1; i < NF; i++) {
+            n = $(i + 1)
+            sub(",", "", n)
+            if ($i == "Failed:") f += n
+            if ($i == "Passed:") p += n
+            if ($i == "Skipped:") s += n
         }
      }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

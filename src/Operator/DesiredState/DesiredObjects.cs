@@ -15,14 +15,17 @@ namespace UserApiOperator.DesiredState;
 /// <param name="Ingress">The Ingress, or null.</param>
 public sealed record DesiredObjects(V1Secret? Secret, V1Deployment Deployment, V1Service Service, V1Ingress? Ingress)
 {
-    /// <summary>Builds the desired objects of <paramref name="userApi"/>; a pure function of its inputs.</summary>
+    /// <summary>
+    /// Builds the desired objects of <paramref name="userApi"/>; a pure function of its inputs. The
+    /// applied objects (Deployment, Service, Ingress) carry the <see cref="DesiredHash"/> annotation.
+    /// </summary>
     /// <param name="userApi">A UserApi whose spec passed <see cref="Validation.UserApiValidator"/>.</param>
     /// <param name="password">Password for a new generated Secret; ignored when the spec references a Secret.</param>
     public static DesiredObjects For(V1Alpha1UserApi userApi, string password) => new(
         userApi.Spec.Database.PasswordSecretRef is null ? SecretBuilder.Build(userApi, password) : null,
-        DeploymentBuilder.Build(userApi),
-        ServiceBuilder.Build(userApi),
-        IngressBuilder.Build(userApi));
+        DesiredHash.Stamp(DeploymentBuilder.Build(userApi)),
+        DesiredHash.Stamp(ServiceBuilder.Build(userApi)),
+        IngressBuilder.Build(userApi) is { } ingress ? DesiredHash.Stamp(ingress) : null);
 
     /// <summary>The objects that should exist, in apply order (Secret, Deployment, Service, Ingress).</summary>
     public IEnumerable<IKubernetesObject> All()

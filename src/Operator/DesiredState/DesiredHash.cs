@@ -1,0 +1,32 @@
+using System.Security.Cryptography;
+using System.Text;
+using UserApiOperator.Kubernetes.Entities;
+using UserApiOperator.Kubernetes.Serialization;
+
+namespace UserApiOperator.DesiredState;
+
+/// <summary>
+/// The <c>userapi.example.com/desired-hash</c> annotation: a digest of an applied object's desired
+/// state. When a field is dropped from the desired state, the digest changes, so the operator
+/// applies again and server-side apply removes the field; otherwise a live object that still
+/// carries every desired field (<see cref="DesiredStateComparer"/>) needs no write.
+/// </summary>
+public static class DesiredHash
+{
+    /// <summary>Annotation key.</summary>
+    public const string Annotation = "userapi.example.com/desired-hash";
+
+    /// <summary>
+    /// Sets the annotation on <paramref name="obj"/>: the first 16 hex digits of the SHA-256 of its
+    /// JSON without the annotation. Returns the same object.
+    /// </summary>
+    public static T Stamp<T>(T obj)
+        where T : IKubernetesObject
+    {
+        obj.Metadata.Annotations?.Remove(Annotation);
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(KubernetesJson.Serialize(obj)));
+        obj.Metadata.Annotations ??= new Dictionary<string, string>();
+        obj.Metadata.Annotations[Annotation] = Convert.ToHexStringLower(digest)[..16];
+        return obj;
+    }
+}

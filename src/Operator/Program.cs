@@ -1,23 +1,26 @@
 using UserApiOperator.Cli;
+using UserApiOperator.Hosting;
 
-// userapi-operator: the UserApi operator's command line. Subcommands that need no cluster:
+// userapi-operator: with no command, runs the operator against the cluster (see --help).
+// Commands that need no cluster:
 //   crd              print the CustomResourceDefinition generated from the C# types
 //   render -f FILE   print the objects the operator would apply for the UserApis in FILE
 return args switch
 {
     ["crd", .. var rest] => CrdCommand.Run(rest, Console.Out, Console.Error),
     ["render", .. var rest] => RenderCommand.Run(rest, Console.Out, Console.Error),
-    ["-h" or "--help" or "help"] => Help(Console.Out, 0),
-    _ => Help(Console.Error, 2),
+    ["-h" or "--help" or "help"] => Help(),
+    _ => await OperatorHost.RunAsync(args, Console.Error),
 };
 
-static int Help(TextWriter writer, int exitCode)
+static int Help()
 {
-    writer.WriteLine("""
-        usage: userapi-operator <command>
+    Console.WriteLine(OperatorOptions.Usage);
+    Console.WriteLine("""
 
-          crd              print the UserApi CustomResourceDefinition (YAML)
-          render -f FILE   print the Secret, Deployment, Service and Ingress for the UserApis in FILE (YAML)
+        commands (no cluster needed):
+          crd                                 print the UserApi CustomResourceDefinition (YAML)
+          render -f FILE                      print the Secret, Deployment, Service and Ingress for the UserApis in FILE (YAML)
         """);
-    return exitCode;
+    return 0;
 }

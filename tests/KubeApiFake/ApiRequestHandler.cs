@@ -1,0 +1,443 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace KubeApiFake;
+
+/// <summary>Turns HTTP requests into store operations and Kubernetes-shaped responses (the single Kestrel endpoint).</summary>
+internal sealed class ApiRequestHandler(
+    FakeKubeApiServer server,
+    ResourceStore store,
+    FaultInjector faults,
+    RequestLog log,
+    CancellationToken shutdown)
+{
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        var request = ctx.Request;
+        var method = request.Method.ToUpperInvariant();
+        var route = ApiRoute.Parse(request.Path.Value ?? "/");
+        var isWatch = route.Kind == RouteKind.Resource && method == "GET"
+                      && (route.LegacyWatch || request.Query["watch"].ToString() is "true" or "1");
+        string? body = null;
+        if (method is "POST" or "PUT" or "PATCH" or "DELETE")
+        {
+            using var reader = new StreamReader(request.Body, Encoding.UTF8);
+            body = await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
+        }
+        var recorded = new RecordedRequest(method, request.Path.Value ?? "/", request.QueryString.Value?.TrimStart('?') ?? "",
+            request.ContentType, 0, DateTimeOffset.UtcNow)
+        {
+            Body = string.IsNullOrEmpty(body) ? null : body,
+            UserAgent = request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null,
+            IsWatch = isWatch,
+            Verb = route.Kind == RouteKind.Resource ? VerbOf(method, route, isWatch) : null,
+        };
+
+        var latency = server.Latency;
+        if (latency > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(latency, ctx.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        if (faults.Take(recorded) is { } faultCode)
+        {
+            var reason = StatusResponses.ReasonFor(faultCode);
+            var message = faultCode == 500
+                ? "Internal error occurred: injected fault (fake API server)"
+                : $"injected fault (fake API server): {reason}";
+            if (faultCode == 429) ctx.Response.Headers.RetryAfter = "1";
+            await WriteJsonAsync(ctx, faultCode, StatusResponses.Failure(faultCode, reason, message, null), null).ConfigureAwait(false);
+            log.Add(recorded with { StatusCode = faultCode });
+            return;
+        }
+
+        try
+        {
+            if (isWatch)
+            {
+                await ServeWatchAsync(ctx, route, recorded).ConfigureAwait(false);
+                return;
+            }
+            if (route.Kind == RouteKind.Health)
+            {
+                ctx.Response.StatusCode = 200;
+                ctx.Response.ContentType = "text/plain; charset=utf-8";
+                await ctx.Response.WriteAsync("ok", ctx.RequestAborted).ConfigureAwait(false);
+                log.Add(recorded with { StatusCode = 200 });
+                return;
+            }
+            var (code, response, warnings) = Dispatch(ctx, route, method, body);
+            await WriteJsonAsync(ctx, code, response, warnings).ConfigureAwait(false);
+        }
+        catch (KubeApiException e) when (!ctx.Response.HasStarted)
+        {
+            await WriteJsonAsync(ctx, e.Code, e.ToStatus(), null).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug in the fake: answer 500 (or abort a started stream) and keep it for tests to see.
+            server.RecordError(e);
+            if (ctx.Response.HasStarted)
+            {
+                ctx.Abort();
+                return;
+            }
+            await WriteJsonAsync(ctx, 500, StatusResponses.InternalError(e.Message).ToStatus(), null).ConfigureAwait(false);
+        }
+        // Watches that streamed were logged when they started; a watch that failed up front is logged here.
+        log.Add(recorded with { StatusCode = ctx.Response.StatusCode });
+    }
+
+    private static string VerbOf(string method, ApiRoute route, bool isWatch) => (method, route.Name) switch
+    {
+        ("GET", _) when isWatch => "watch",
+        ("GET", null) => "list",
+        ("GET", _) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", null) => "deletecollection",
+        ("DELETE", _) => "delete",
+        _ => method.ToLowerInvariant(),
+    };
+
+    private (int Code, JsonNode Body, IReadOnlyList<string>? Warnings) Dispatch(HttpContext ctx, ApiRoute route, string method, string? body)
+    {
+        var types = store.ResourceTypes;
+        switch (route.Kind)
+        {
+            case RouteKind.Version:
+                return (200, Discovery.Version(server.Options.GitVersion), null);
+            case RouteKind.ApiVersions:
+                return (200, Discovery.ApiVersions($"{server.BaseAddress.Host}:{server.BaseAddress.Port}"), null);
+            case RouteKind.GroupList:
+                return (200, Discovery.GroupList(types), null);
+            case RouteKind.Group:
+                return (200, Discovery.Group(types, route.Group) ?? throw StatusResponses.ResourceNotFound(), null);
+            case RouteKind.ResourceList:
+                return (200, Discovery.ResourceList(types, route.Group, route.Version) ?? throw StatusResponses.ResourceNotFound(), null);
+            case RouteKind.OpenApiRoot:
+                return (200, OpenApi.Root(types), null);
+            case RouteKind.OpenApiDocument:
+                return (200, OpenApi.Document(types, route.Group, route.Version) ?? throw StatusResponses.ResourceNotFound(), null);
+            case RouteKind.Resource:
+                break;
+            default:
+                throw StatusResponses.ResourceNotFound();
+        }
+
+        var rt = store.Resolve(route.Group, route.Version, route.Resource!) ?? throw StatusResponses.ResourceNotFound();
+        if (rt.Namespaced ? route.Namespace is null && route.Name is not null : route.Namespace is not null)
+        {
+            throw StatusResponses.ResourceNotFound();
+        }
+        if (route.Subresource is not null && !(route.Subresource == "status" && rt.HasStatusSubresource))
+        {
+            throw StatusResponses.ResourceNotFound();
+        }
+        var query = ctx.Request.Query;
+        var statusWrite = route.Subresource == "status";
+        var ns = rt.Namespaced ? route.Namespace : null;
+
+        if (route.Name is null)
+        {
+            switch (method)
+            {
+                case "GET":
+                {
+                    var limit = int.TryParse(query["limit"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : (int?)null;
+                    return (200, store.ListForApi(rt, ns, Labels(query), Fields(query, rt), limit, query["continue"].ToString()), null);
+                }
+                case "POST":
+                {
+                    if (rt.Namespaced && ns is null) throw StatusResponses.MethodNotAllowed();
+                    var o = WriteOptionsFor(ctx);
+                    var (code, created) = store.Create(rt, ns, ParseObject(ctx, body), o);
+                    return (code, created, o.Warnings);
+                }
+                case "DELETE":
+                    return (200, store.DeleteCollection(rt, ns, Labels(query), Fields(query, rt), DeleteOptionsFor(ctx, body)), null);
+                default:
+                    throw StatusResponses.MethodNotAllowed();
+            }
+        }
+
+        switch (method)
+        {
+            case "GET":
+                return (200, store.GetForApi(rt, ns, route.Name), null);
+            case "PUT":
+            {
+                var o = WriteOptionsFor(ctx);
+                var (code, updated) = store.Replace(rt, ns, route.Name, ParseObject(ctx, body), o, statusWrite);
+                return (code, updated, o.Warnings);
+            }
+            case "PATCH":
+            {
+                var o = WriteOptionsFor(ctx);
+                var media = MediaType(ctx) ?? "";
+                var (code, patched) = store.Patch(rt, ns, route.Name, media, body ?? "", o, statusWrite);
+                return (code, patched, o.Warnings);
+            }
+            case "DELETE" when !statusWrite:
+            {
+                var (code, deleted) = store.Delete(rt, ns, route.Name, DeleteOptionsFor(ctx, body));
+                return (code, deleted, null);
+            }
+            default:
+                throw StatusResponses.MethodNotAllowed();
+        }
+    }
+
+    private static LabelSelector Labels(IQueryCollection query)
+    {
+        try
+        {
+            return LabelSelector.Parse(query["labelSelector"].ToString());
+        }
+        catch (FormatException e)
+        {
+            throw StatusResponses.BadRequest(e.Message);
+        }
+    }
+
+    private static FieldSelector Fields(IQueryCollection query, ResourceType rt)
+    {
+        try
+        {
+            return FieldSelector.Parse(query["fieldSelector"].ToString(), rt);
+        }
+        catch (FormatException e)
+        {
+            throw StatusResponses.BadRequest(e.Message);
+        }
+    }
+
+    private static string? MediaType(HttpContext ctx)
+    {
+        var ct = ctx.Request.ContentType;
+        if (string.IsNullOrWhiteSpace(ct)) return null;
+        var semi = ct.IndexOf(';', StringComparison.Ordinal);
+        return (semi >= 0 ? ct[..semi] : ct).Trim().ToLowerInvariant();
+    }
+
+    private static JsonObject ParseObject(HttpContext ctx, string? body)
+    {
+        var media = MediaType(ctx);
+        JsonNode? node;
+        try
+        {
+            switch (media)
+            {
+                case null or "application/json" or "*/*":
+                    node = JsonNode.Parse(string.IsNullOrEmpty(body) ? "null" : body);
+                    JsonUtil.Materialize(node);
+                    break;
+                case "application/yaml" or "application/x-yaml" or "text/yaml":
+                    node = YamlToJson.Parse(body ?? "");
+                    break;
+                default:
+                    throw StatusResponses.UnsupportedMediaType(media);
+            }
+        }
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw StatusResponses.BadRequest($"couldn't get version/kind; json parse error: {e.Message}");
+        }
+        return node as JsonObject ?? throw StatusResponses.BadRequest("the body of the request must be a JSON object");
+    }
+
+    private static WriteOptions WriteOptionsFor(HttpContext ctx)
+    {
+        var query = ctx.Request.Query;
+        foreach (var value in query["dryRun"])
+        {
+            if (value != "All") throw StatusResponses.BadRequest($"dryRun: Unsupported value: \"{value}\": supported values: \"All\"");
+        }
+        var validation = query["fieldValidation"].ToString();
+        if (validation.Length == 0) validation = "Warn";
+        if (validation is not ("Strict" or "Warn" or "Ignore"))
+        {
+            throw StatusResponses.BadRequest($"fieldValidation: Unsupported value: \"{validation}\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+        }
+        var manager = query["fieldManager"].ToString();
+        var explicitManager = manager.Length > 0;
+        if (!explicitManager)
+        {
+            var ua = ctx.Request.Headers.UserAgent.ToString();
+            manager = ua.Length > 0 ? ua.Split('/')[0] : "unknown";
+        }
+        return new WriteOptions
+        {
+            Manager = manager,
+            ExplicitManager = explicitManager,
+            DryRun = query["dryRun"].Count > 0,
+            Force = query["force"].ToString() == "true",
+            FieldValidation = validation,
+        };
+    }
+
+    private static DeleteOptions DeleteOptionsFor(HttpContext ctx, string? body)
+    {
+        var query = ctx.Request.Query;
+        var propagation = query["propagationPolicy"].ToString();
+        var dryRun = query["dryRun"].Count > 0;
+        if (query["orphanDependents"].ToString() == "true") propagation = "Orphan";
+        string? uid = null;
+        string? rv = null;
+        if (!string.IsNullOrWhiteSpace(body))
+        {
+            JsonObject? options;
+            try
+            {
+                options = JsonNode.Parse(body) as JsonObject;
+            }
+            catch (JsonException e)
+            {
+                throw StatusResponses.BadRequest($"error decoding DeleteOptions: {e.Message}");
+            }
+            if (JsonUtil.Str(options?["propagationPolicy"]) is { } p) propagation = p;
+            if (JsonUtil.IsTrue(options?["orphanDependents"])) propagation = "Orphan";
+            if (options?["dryRun"] is JsonArray { Count: > 0 }) dryRun = true;
+            uid = JsonUtil.Str(options?["preconditions"]?["uid"]);
+            rv = JsonUtil.Str(options?["preconditions"]?["resourceVersion"]);
+        }
+        if (propagation.Length == 0) propagation = "Background";
+        if (propagation is not ("Background" or "Foreground" or "Orphan"))
+        {
+            throw StatusResponses.BadRequest($"propagationPolicy: Unsupported value: \"{propagation}\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
+        }
+        return new DeleteOptions(propagation, dryRun, uid, rv);
+    }
+
+    private async Task ServeWatchAsync(HttpContext ctx, ApiRoute route, RecordedRequest recorded)
+    {
+        var query = ctx.Request.Query;
+        var rt = store.Resolve(route.Group, route.Version, route.Resource!) ?? throw StatusResponses.ResourceNotFound();
+        if (rt.Namespaced ? route.Namespace is null && route.Name is not null : route.Namespace is not null)
+        {
+            throw StatusResponses.ResourceNotFound();
+        }
+        if (route.Subresource is not null) throw StatusResponses.ResourceNotFound();
+        var labels = Labels(query);
+        var fields = Fields(query, rt);
+        if (route.Name is not null) fields = fields.And(FieldSelector.ForName(route.Name));
+        var bookmarks = query["allowWatchBookmarks"].ToString() is "true" or "1";
+        var sendInitial = query["sendInitialEvents"].ToString() == "true";
+        TimeSpan? timeout = server.Options.DefaultWatchTimeout;
+        if (long.TryParse(query["timeoutSeconds"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+        {
+            timeout = TimeSpan.FromSeconds(seconds);
+        }
+
+        Watcher watcher;
+        try
+        {
+            watcher = store.OpenWatch(rt, rt.Namespaced ? route.Namespace : null, labels, fields, query["resourceVersion"].ToString(), sendInitial, bookmarks);
+        }
+        catch (KubeApiException e) when (e.Code == 410)
+        {
+            // Like the real server: the watch is accepted (200), then one ERROR event carries the 410, then it closes.
+            await StartStreamAsync(ctx).ConfigureAwait(false);
+            await ctx.Response.Body.WriteAsync(Watcher.Line("ERROR", e.ToStatus()), ctx.RequestAborted).ConfigureAwait(false);
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+            log.Add(recorded with { StatusCode = 200 });
+            return;
+        }
+
+        watcher.Context = ctx;
+        log.Add(recorded with { StatusCode = 200 });
+        using var timeoutCts = new CancellationTokenSource();
+        if (timeout is { } t) timeoutCts.CancelAfter(t);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown, watcher.DroppedToken, timeoutCts.Token);
+        var token = linked.Token;
+        var body = ctx.Response.Body;
+        var interval = server.Options.BookmarkInterval;
+        try
+        {
+            await StartStreamAsync(ctx).ConfigureAwait(false);
+            var nextBookmark = DateTime.UtcNow + interval;
+            Task<bool>? pending = null;
+            while (!token.IsCancellationRequested)
+            {
+                var wrote = false;
+                while (watcher.Reader.TryRead(out var line))
+                {
+                    await body.WriteAsync(line, ctx.RequestAborted).ConfigureAwait(false);
+                    wrote = true;
+                }
+                if (wrote) await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                if (watcher.Reader.Completion.IsCompleted) break;
+                pending ??= watcher.Reader.WaitToReadAsync(token).AsTask();
+                if (bookmarks)
+                {
+                    var delay = nextBookmark - DateTime.UtcNow;
+                    if (delay <= TimeSpan.Zero)
+                    {
+                        if (store.BookmarkVersion(watcher) is { } rv)
+                        {
+                            await body.WriteAsync(ResourceStore.BookmarkLine(rt, rv), ctx.RequestAborted).ConfigureAwait(false);
+                            await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                        }
+                        nextBookmark = DateTime.UtcNow + interval;
+                        continue;
+                    }
+                    var finished = await Task.WhenAny(pending, Task.Delay(delay, token)).ConfigureAwait(false);
+                    if (finished != pending) continue;
+                }
+                if (!await pending.ConfigureAwait(false)) break;
+                pending = null;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Timeout, shutdown, client gone or dropped: end of stream.
+        }
+        catch (IOException)
+        {
+            // Connection reset while writing.
+        }
+        finally
+        {
+            store.CloseWatch(watcher);
+            watcher.DisposeToken();
+        }
+        if (watcher.WasDropped) ctx.Abort();
+    }
+
+    private static async Task StartStreamAsync(HttpContext ctx)
+    {
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.Headers.CacheControl = "no-cache, private";
+        await ctx.Response.StartAsync(ctx.RequestAborted).ConfigureAwait(false);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext ctx, int code, JsonNode body, IReadOnlyList<string>? warnings)
+    {
+        ctx.Response.StatusCode = code;
+        ctx.Response.ContentType = "application/json";
+        foreach (var warning in warnings ?? [])
+        {
+            ctx.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+        }
+        var bytes = JsonUtil.ToUtf8(body);
+        ctx.Response.ContentLength = bytes.Length;
+        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted).ConfigureAwait(false);
+    }
+}

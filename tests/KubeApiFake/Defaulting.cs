@@ -1,0 +1,192 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace KubeApiFake;
+
+/// <summary>
+/// Server-side defaulting of built-in kinds, a subset of what the real API server does:
+/// Deployment (replicas 1, strategy RollingUpdate 25%/25%, revisionHistoryLimit 10,
+/// progressDeadlineSeconds 600, pod template defaults), Service (type ClusterIP, allocated clusterIP,
+/// sessionAffinity None, port protocol TCP and targetPort), Secret (type Opaque, stringData folded
+/// into data), Namespace (phase Active, finalizer, name label), Ingress/Service/Deployment initial
+/// status, CRD status (Established).
+/// </summary>
+internal static class Defaulting
+{
+    public static void Apply(ResourceType rt, JsonObject obj, JsonObject? old, Func<string> allocateClusterIp, string now)
+    {
+        switch (rt.Group, rt.Plural)
+        {
+            case ("apps", "deployments"):
+                Deployment(obj);
+                break;
+            case ("", "services"):
+                Service(obj, old, allocateClusterIp);
+                break;
+            case ("", "secrets"):
+                obj["type"] ??= "Opaque";
+                break;
+            case ("", "namespaces"):
+                Namespace(obj);
+                break;
+            case ("networking.k8s.io", "ingresses"):
+                if (obj["status"] is not JsonObject) obj["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() };
+                break;
+            case ("apiextensions.k8s.io", "customresourcedefinitions"):
+                CustomResourceDefinitions.Default(obj, old, now);
+                break;
+        }
+    }
+
+    /// <summary>Secret <c>stringData</c> is write-only: merged into <c>data</c> (base64) and dropped. Invalid base64 in data is a 400.</summary>
+    public static void SecretData(JsonObject obj)
+    {
+        if (obj["stringData"] is JsonObject stringData)
+        {
+            if (obj["data"] is not JsonObject data)
+            {
+                data = new JsonObject();
+                obj["data"] = data;
+            }
+            foreach (var (k, v) in stringData)
+            {
+                data[k] = Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonUtil.Str(v) ?? ""));
+            }
+        }
+        obj.Remove("stringData");
+        if (obj["data"] is JsonObject d)
+        {
+            foreach (var (_, v) in d)
+            {
+                var text = JsonUtil.Str(v);
+                if (v is not null && text is null) throw StatusResponses.BadRequest("Secret in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal value into Go struct field Secret.data of type []uint8");
+                try
+                {
+                    Convert.FromBase64String(text ?? "");
+                }
+                catch (FormatException)
+                {
+                    throw StatusResponses.BadRequest("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte 0");
+                }
+            }
+        }
+    }
+
+    private static JsonObject Child(JsonObject parent, string key)
+    {
+        if (parent[key] is JsonObject o) return o;
+        o = new JsonObject();
+        parent[key] = o;
+        return o;
+    }
+
+    private static void Deployment(JsonObject obj)
+    {
+        var spec = Child(obj, "spec");
+        spec["replicas"] ??= 1;
+        var strategy = Child(spec, "strategy");
+        strategy["type"] ??= "RollingUpdate";
+        if (JsonUtil.Str(strategy["type"]) == "RollingUpdate")
+        {
+            var rolling = Child(strategy, "rollingUpdate");
+            rolling["maxUnavailable"] ??= "25%";
+            rolling["maxSurge"] ??= "25%";
+        }
+        spec["revisionHistoryLimit"] ??= 10;
+        spec["progressDeadlineSeconds"] ??= 600;
+        if (spec["template"] is JsonObject template && template["spec"] is JsonObject podSpec) PodSpec(podSpec);
+        if (obj["status"] is not JsonObject) obj["status"] = new JsonObject();
+    }
+
+    private static void PodSpec(JsonObject pod)
+    {
+        pod["restartPolicy"] ??= "Always";
+        pod["terminationGracePeriodSeconds"] ??= 30;
+        pod["dnsPolicy"] ??= "ClusterFirst";
+        pod["securityContext"] ??= new JsonObject();
+        pod["schedulerName"] ??= "default-scheduler";
+        foreach (var listName in new[] { "initContainers", "containers" })
+        {
+            if (pod[listName] is not JsonArray containers) continue;
+            foreach (var c in containers.OfType<JsonObject>()) Container(c);
+        }
+        if (pod["volumes"] is JsonArray volumes)
+        {
+            foreach (var v in volumes.OfType<JsonObject>())
+            {
+                if (v["secret"] is JsonObject s) s["defaultMode"] ??= 420;
+                if (v["configMap"] is JsonObject cm) cm["defaultMode"] ??= 420;
+            }
+        }
+    }
+
+    private static void Container(JsonObject c)
+    {
+        c["terminationMessagePath"] ??= "/dev/termination-log";
+        c["terminationMessagePolicy"] ??= "File";
+        c["resources"] ??= new JsonObject();
+        if (c["imagePullPolicy"] is null)
+        {
+            var image = JsonUtil.Str(c["image"]) ?? "";
+            var lastSegment = image[(image.LastIndexOf('/') + 1)..];
+            var tag = lastSegment.Contains('@', StringComparison.Ordinal) ? "digest"
+                : lastSegment.Contains(':', StringComparison.Ordinal) ? lastSegment[(lastSegment.IndexOf(':', StringComparison.Ordinal) + 1)..] : "latest";
+            c["imagePullPolicy"] = tag == "latest" ? "Always" : "IfNotPresent";
+        }
+        if (c["ports"] is JsonArray ports)
+        {
+            foreach (var p in ports.OfType<JsonObject>()) p["protocol"] ??= "TCP";
+        }
+        foreach (var probeName in new[] { "livenessProbe", "readinessProbe", "startupProbe" })
+        {
+            if (c[probeName] is not JsonObject probe) continue;
+            probe["timeoutSeconds"] ??= 1;
+            probe["periodSeconds"] ??= 10;
+            probe["successThreshold"] ??= 1;
+            probe["failureThreshold"] ??= 3;
+            if (probe["httpGet"] is JsonObject http) http["scheme"] ??= "HTTP";
+        }
+    }
+
+    private static void Service(JsonObject obj, JsonObject? old, Func<string> allocateClusterIp)
+    {
+        var spec = Child(obj, "spec");
+        spec["type"] ??= "ClusterIP";
+        spec["sessionAffinity"] ??= "None";
+        if (JsonUtil.Str(spec["type"]) != "ExternalName")
+        {
+            var oldSpec = old?["spec"] as JsonObject;
+            if (string.IsNullOrEmpty(JsonUtil.Str(spec["clusterIP"])))
+            {
+                // Like the real registry: an update that omits clusterIP keeps the allocated one.
+                var kept = JsonUtil.Str(oldSpec?["clusterIP"]);
+                spec["clusterIP"] = string.IsNullOrEmpty(kept) ? allocateClusterIp() : kept;
+                spec.Remove("clusterIPs");
+            }
+            spec["clusterIPs"] ??= new JsonArray(JsonValue.Create(JsonUtil.Str(spec["clusterIP"])));
+            spec["ipFamilies"] ??= new JsonArray("IPv4");
+            spec["ipFamilyPolicy"] ??= "SingleStack";
+            spec["internalTrafficPolicy"] ??= "Cluster";
+        }
+        if (spec["ports"] is JsonArray ports)
+        {
+            foreach (var p in ports.OfType<JsonObject>())
+            {
+                p["protocol"] ??= "TCP";
+                p["targetPort"] ??= p["port"]?.DeepClone();
+            }
+        }
+        if (obj["status"] is not JsonObject) obj["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() };
+    }
+
+    private static void Namespace(JsonObject obj)
+    {
+        var meta = JsonUtil.Metadata(obj);
+        var labels = Child(meta, "labels");
+        labels["kubernetes.io/metadata.name"] = JsonUtil.Str(meta["name"]);
+        var spec = Child(obj, "spec");
+        spec["finalizers"] ??= new JsonArray("kubernetes");
+        var status = Child(obj, "status");
+        status["phase"] ??= "Active";
+    }
+}

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace KubeApiFake;
+
+/// <summary>
+/// An in-process fake Kubernetes API server on <c>http://127.0.0.1:&lt;random port&gt;</c> (Kestrel,
+/// plain HTTP). It speaks the REST wire protocol (discovery, get, list, watch, create, update,
+/// merge/json patch, server-side apply, status subresource, delete with garbage collection) over
+/// generic JSON storage, and offers test controls: direct store access, a request log, fault
+/// injection, watch dropping and history expiry.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var api = await FakeKubeApiServer.StartAsync();
+/// using var http = api.CreateClient();
+/// var response = await http.GetAsync("/api/v1/namespaces/default/secrets/x"); // 404 Status
+/// </code>
+/// </example>
+public sealed class FakeKubeApiServer : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly ChangeSignal _signal = new();
+    private readonly RequestLog _log;
+    private readonly List<Exception> _errors = [];
+    private WebApplication? _app;
+    private long _latencyTicks;
+    private int _disposed;
+
+    private FakeKubeApiServer(FakeKubeApiServerOptions options)
+    {
+        Options = options;
+        _log = new RequestLog(options.RequestLogLimit, _signal);
+        Store = new ResourceStore(options, _signal);
+    }
+
+    /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The settings the server was started with.</summary>
+    public FakeKubeApiServerOptions Options { get; }
+
+    /// <summary>Direct access to stored objects, bypassing HTTP (see <see cref="ResourceStore"/>).</summary>
+    public ResourceStore Store { get; }
+
+    /// <summary>Fault injection (see <see cref="FailNext"/>).</summary>
+    public FaultInjector Faults { get; } = new();
+
+    /// <summary>Artificial delay added before every request is handled (watch streams: before they start). Default zero.</summary>
+    public TimeSpan Latency
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks));
+        set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
+    }
+
+    /// <summary>Every answered request, oldest first (bounded by <see cref="FakeKubeApiServerOptions.RequestLogLimit"/>).</summary>
+    public IReadOnlyList<RecordedRequest> Requests => _log.Snapshot();
+
+    /// <summary>The requests that change state: neither GET nor watch.</summary>
+    public IReadOnlyList<RecordedRequest> WriteRequests => _log.Snapshot().Where(r => r.IsWrite).ToList();
+
+    /// <summary>
+    /// Unexpected exceptions inside the fake itself (answered as 500 InternalError, or an aborted
+    /// watch stream). Integration tests may assert this stays empty to tell fake bugs from client bugs.
+    /// </summary>
+    public IReadOnlyList<Exception> ServerErrors
+    {
+        get
+        {
+            lock (_errors) return [.. _errors];
+        }
+    }
+
+    internal void RecordError(Exception error)
+    {
+        lock (_errors) _errors.Add(error);
+    }
+
+    /// <summary>Number of watch streams currently open (watchers are removed when their stream ends).</summary>
+    public int ActiveWatchCount => Store.ActiveWatchCount;
+
+    /// <summary>Starts a server on 127.0.0.1 with a free port.</summary>
+    public static async Task<FakeKubeApiServer> StartAsync(FakeKubeApiServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var server = new FakeKubeApiServer(options ?? new FakeKubeApiServerOptions());
+        try
+        {
+            await server.StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return server;
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0);
+            k.AddServerHeader = false;
+            k.Limits.MinResponseDataRate = null;
+            k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        var app = builder.Build();
+        var handler = new ApiRequestHandler(this, Store, Faults, _log, _shutdown.Token);
+        app.Run(handler.HandleAsync);
+        _app = app;
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+    }
+
+    /// <summary>An <see cref="HttpClient"/> whose BaseAddress is this server.</summary>
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+
+    /// <summary>A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token <c>fake-token</c>.</summary>
+    public string KubeconfigYaml(string @namespace = "default") =>
+        string.Create(CultureInfo.InvariantCulture, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: fake
+                namespace: {@namespace}
+            current-context: fake
+            users:
+            - name: fake
+              user:
+                token: fake-token
+
+            """);
+
+    /// <summary>Serves an additional resource type (as a CRD would).</summary>
+    public void RegisterResource(ResourceType type) => Store.RegisterResource(type);
+
+    /// <summary>
+    /// Answers the next <paramref name="count"/> requests matching <paramref name="match"/> (all when null)
+    /// with <paramref name="statusCode"/> and a Status body (reason InternalError for 500).
+    /// </summary>
+    public void FailNext(int count, int statusCode = 500, Func<RecordedRequest, bool>? match = null) =>
+        Faults.FailNext(count, statusCode, match);
+
+    /// <summary>Aborts every open watch connection (the client sees the stream break, not a clean end).</summary>
+    public void DropWatches() => Store.DropWatches();
+
+    /// <summary>Forgets all past watch events: a watch from any older resourceVersion gets an in-stream 410 Expired ERROR.</summary>
+    public void ExpireHistory() => Store.ExpireHistory();
+
+    /// <summary>Empties the request log.</summary>
+    public void ClearRequests() => _log.Clear();
+
+    /// <summary>Waits until <paramref name="condition"/> holds; re-checked on every store change, request and watch open/close.</summary>
+    /// <exception cref="TimeoutException">The condition did not hold in time.</exception>
+    public Task WaitForAsync(Func<bool> condition, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        return _signal.WaitAsync(() => condition() ? new object() : null, timeout, "condition", cancellationToken);
+    }
+
+    /// <summary>Waits for a logged request matching <paramref name="predicate"/> and returns it.</summary>
+    /// <exception cref="TimeoutException">No such request in time.</exception>
+    public Task<RecordedRequest> WaitForRequestAsync(Func<RecordedRequest, bool> predicate, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        return _signal.WaitAsync(() => _log.Snapshot().FirstOrDefault(predicate), timeout, "request", cancellationToken);
+    }
+
+    /// <summary>Waits until the object exists and satisfies <paramref name="predicate"/> (any state when null); returns a copy.</summary>
+    /// <exception cref="TimeoutException">Not in time.</exception>
+    public Task<JsonObject> WaitForObjectAsync(GroupVersionResource gvr, string? ns, string name, Func<JsonObject, bool>? predicate,
+        TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _signal.WaitAsync(() => Store.Get(gvr, ns, name) is { } o && (predicate is null || predicate(o)) ? o : null,
+            timeout, $"{gvr} {ns}/{name}", cancellationToken);
+
+    /// <summary>Waits until the object no longer exists.</summary>
+    /// <exception cref="TimeoutException">Still there after the timeout.</exception>
+    public Task WaitForDeletionAsync(GroupVersionResource gvr, string? ns, string name, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _signal.WaitAsync(() => Store.Get(gvr, ns, name) is null ? new object() : null, timeout, $"deletion of {gvr} {ns}/{name}", cancellationToken);
+
+    /// <summary>Ends open watches cleanly and stops Kestrel.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        Store.CompleteWatches();
+        if (_app is not null)
+        {
+            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _app.StopAsync(stopTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutdown timed out; disposal below still releases the port.
+            }
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+        _shutdown.Dispose();
+    }
+}

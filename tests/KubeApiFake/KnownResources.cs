@@ -1,0 +1,53 @@
+namespace KubeApiFake;
+
+/// <summary>The built-in resources the fake serves from the start, and their <see cref="GroupVersionResource"/> names.</summary>
+public static class KnownResources
+{
+    /// <summary>core/v1 namespaces.</summary>
+    public static readonly GroupVersionResource Namespaces = new("", "v1", "namespaces");
+
+    /// <summary>core/v1 secrets.</summary>
+    public static readonly GroupVersionResource Secrets = new("", "v1", "secrets");
+
+    /// <summary>core/v1 services.</summary>
+    public static readonly GroupVersionResource Services = new("", "v1", "services");
+
+    /// <summary>core/v1 events.</summary>
+    public static readonly GroupVersionResource Events = new("", "v1", "events");
+
+    /// <summary>core/v1 configmaps.</summary>
+    public static readonly GroupVersionResource ConfigMaps = new("", "v1", "configmaps");
+
+    /// <summary>apps/v1 deployments.</summary>
+    public static readonly GroupVersionResource Deployments = new("apps", "v1", "deployments");
+
+    /// <summary>networking.k8s.io/v1 ingresses.</summary>
+    public static readonly GroupVersionResource Ingresses = new("networking.k8s.io", "v1", "ingresses");
+
+    /// <summary>coordination.k8s.io/v1 leases.</summary>
+    public static readonly GroupVersionResource Leases = new("coordination.k8s.io", "v1", "leases");
+
+    /// <summary>events.k8s.io/v1 events (stored apart from core/v1 events in this fake).</summary>
+    public static readonly GroupVersionResource EventsV1 = new("events.k8s.io", "v1", "events");
+
+    /// <summary>apiextensions.k8s.io/v1 customresourcedefinitions.</summary>
+    public static readonly GroupVersionResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+
+    /// <summary>Descriptors of every built-in resource, in discovery order.</summary>
+    public static IReadOnlyList<ResourceType> All { get; } =
+    [
+        new("", "v1", "namespaces", "Namespace", false) { ShortNames = ["ns"], HasStatusSubresource = true },
+        new("", "v1", "secrets", "Secret", true),
+        new("", "v1", "services", "Service", true) { ShortNames = ["svc"], Categories = ["all"], HasStatusSubresource = true },
+        new("", "v1", "events", "Event", true) { ShortNames = ["ev"] },
+        new("", "v1", "configmaps", "ConfigMap", true) { ShortNames = ["cm"] },
+        new("apps", "v1", "deployments", "Deployment", true) { ShortNames = ["deploy"], Categories = ["all"], HasStatusSubresource = true },
+        new("networking.k8s.io", "v1", "ingresses", "Ingress", true) { ShortNames = ["ing"], HasStatusSubresource = true },
+        new("coordination.k8s.io", "v1", "leases", "Lease", true),
+        new("events.k8s.io", "v1", "events", "Event", true) { ShortNames = ["ev"] },
+        new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false)
+        {
+            ShortNames = ["crd", "crds"], Categories = ["api-extensions"], HasStatusSubresource = true,
+        },
+    ];
+}

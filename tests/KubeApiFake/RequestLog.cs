@@ -1,0 +1,28 @@
+namespace KubeApiFake;
+
+/// <summary>Bounded, thread-safe log of answered requests.</summary>
+internal sealed class RequestLog(int limit, ChangeSignal signal)
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<RecordedRequest> _entries = new();
+
+    public void Add(RecordedRequest request)
+    {
+        lock (_lock)
+        {
+            _entries.Enqueue(request);
+            while (_entries.Count > Math.Max(limit, 1)) _entries.Dequeue();
+        }
+        signal.Pulse();
+    }
+
+    public IReadOnlyList<RecordedRequest> Snapshot()
+    {
+        lock (_lock) return [.. _entries];
+    }
+
+    public void Clear()
+    {
+        lock (_lock) _entries.Clear();
+    }
+}

@@ -108,7 +108,21 @@ public sealed partial class UserApiController(IKubernetesClient client, IEventRe
 
         var previousDegraded = Conditions.Find(entity.Status?.Conditions, Conditions.Degraded);
         var status = UserApiStatusBuilder.Build(entity, deployment, ingress, problem, timeProvider.GetUtcNow());
-        var statusChanged = await WriteStatusIfChangedAsync(entity, status, cancellationToken).ConfigureAwait(false);
+        bool statusChanged;
+        try
+        {
+            statusChanged = await WriteStatusIfChangedAsync(entity, status, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubernetesInvalidException e)
+        {
+            // The API server validates the whole object on a status write; before validation
+            // ratcheting (Kubernetes 1.30) an invalid spec makes every status write fail. Retrying
+            // cannot help until the spec changes, so report it through an Event instead.
+            LogStatusRejected(logger, ObjectKey.Of(entity), e.ServerMessage ?? e.Message);
+            statusChanged = false;
+            status = UserApiStatusBuilder.Build(entity, deployment, ingress, new Problem(Problem.InvalidSpec, e.ServerMessage ?? e.Message), timeProvider.GetUtcNow());
+            previousDegraded = null;
+        }
 
         await RecordEventsAsync(entity, report, status, previousDegraded, cancellationToken).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -302,6 +316,9 @@ public sealed partial class UserApiController(IKubernetesClient client, IEventRe
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reconciled {Key}, nothing changed: {Summary} ({ElapsedMs:0} ms)")]
     private static partial void LogUnchanged(ILogger logger, string key, string summary, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The API server rejected the status of {Key}: {Reason}")]
+    private static partial void LogStatusRejected(ILogger logger, string key, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "UserApi {Key} deleted; its Secret, Deployment, Service and Ingress go with it (owner references)")]
     private static partial void LogDeleted(ILogger logger, string key);

@@ -20,11 +20,15 @@ public static class OperatorHost
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>Builds the host for <paramref name="options"/> against the cluster of <paramref name="configuration"/>.</summary>
-    public static IHost Build(OperatorOptions options, KubernetesClientConfiguration configuration)
+    /// <param name="options">The parsed flags.</param>
+    /// <param name="configuration">Where the API server is and how to authenticate.</param>
+    /// <param name="configureLogging">Additional logging set-up after the console logger (tests add a capturing provider).</param>
+    public static IHost Build(OperatorOptions options, KubernetesClientConfiguration configuration, Action<ILoggingBuilder>? configureLogging = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging, options);
+        configureLogging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);

@@ -9,7 +9,7 @@ namespace UserApiOperator.Runtime;
 /// <item><see cref="AddRateLimited"/> retries with per-key exponential backoff (<see cref="ExponentialBackoff"/>),
 /// <see cref="Forget"/> resets it, <see cref="AddAfter"/> delays an add (periodic requeue).</item>
 /// </list>
-/// Keys are strings (<c>namespace/name</c>). Thread-safe; <see cref="Dispose"/> cancels pending delayed adds.
+/// Keys are strings (<c>namespace/name</c>). Thread-safe; <see cref="Dispose"/> (idempotent) cancels pending delayed adds.
 /// </summary>
 /// <param name="backoff">Per-key retry delays.</param>
 /// <param name="timeProvider">Clock for delayed adds; <see cref="TimeProvider.System"/> in production.</param>
@@ -21,6 +21,7 @@ public sealed class WorkQueue(ExponentialBackoff backoff, TimeProvider timeProvi
     private readonly HashSet<string> _processing = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _available = new(0);
     private readonly CancellationTokenSource _disposed = new();
+    private int _disposedFlag;
 
     /// <summary>Keys waiting to be processed (the <c>workqueue_depth</c> metric).</summary>
     public int Depth
@@ -115,6 +116,11 @@ public sealed class WorkQueue(ExponentialBackoff backoff, TimeProvider timeProvi
     /// <inheritdoc />
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposedFlag, 1) != 0)
+        {
+            return;
+        }
+
         _disposed.Cancel();
         _disposed.Dispose();
         _available.Dispose();

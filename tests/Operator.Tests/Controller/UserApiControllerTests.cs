@@ -225,6 +225,23 @@ public class UserApiControllerTests
     }
 
     [Fact]
+    public async Task A_status_write_rejected_as_invalid_becomes_a_warning_not_a_retry_loop()
+    {
+        var userApi = UserApi();
+        userApi.Spec.Replicas = 500;
+        Live<V1Deployment>("alpha", null);
+        _client.Setup(c => c.PatchStatusAsync<V1Alpha1UserApi>(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<JsonNode>(), "userapi-operator", It.IsAny<CancellationToken>()))
+            .ThrowsAsync(KubernetesErrors.FromStatus(422, new V1Status { Code = 422, Reason = "Invalid", Message = "UserApi.userapi.example.com \"alpha\" is invalid: spec.replicas: Invalid value: 500" }));
+
+        var result = await Controller().ReconcileAsync(userApi, CancellationToken.None);
+
+        Assert.Equal(ReconcileResult.Done, result);
+        var warning = Assert.Single(_recorded);
+        Assert.Equal(("Warning", "InvalidSpec"), (warning.Type, warning.Reason));
+        Assert.Contains("spec.replicas", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_referenced_secret_gives_Degraded_SecretNotFound_and_a_recheck_but_still_applies()
     {
         var userApi = UserApi("database: {passwordSecretRef: {name: shared-db}}");

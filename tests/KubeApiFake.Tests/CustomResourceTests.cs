@@ -77,6 +77,23 @@ public sealed class CustomResourceTests : FakeServerTest
     }
 
     [Fact]
+    public async Task Unchanged_invalid_fields_are_ratcheted_on_update()
+    {
+        await Widgets.InstallAsync(Http);
+        // Stored under an older, looser schema.
+        Api.Store.Put(new GroupVersionResource("example.com", "v1", "widgets"), KubeHttp.Parse(Widgets.Widget("old", """{"replicas":500}""")).AsObject());
+
+        var (statusCode, _) = await Http.MergePatchAsync($"{Widgets.Collection}/old/status", KubeHttp.Parse("""{"status":{"phase":"Seen"}}"""));
+        var (sameSpec, _) = await Http.MergePatchAsync($"{Widgets.Collection}/old", KubeHttp.Parse("""{"metadata":{"labels":{"a":"b"}}}"""));
+        var (changed, body) = await Http.MergePatchAsync($"{Widgets.Collection}/old", KubeHttp.Parse("""{"spec":{"replicas":400}}"""));
+
+        Assert.Equal(HttpStatusCode.OK, statusCode);
+        Assert.Equal(HttpStatusCode.OK, sameSpec);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, changed);
+        Assert.Contains("spec.replicas", body["message"].Str(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unknown_fields_warn_by_default_and_fail_when_strict()
     {
         await Widgets.InstallAsync(Http);

@@ -371,7 +371,15 @@ public sealed partial class ResourceStore
     private static void Validate(ResourceType rt, JsonObject obj, JsonObject? old, string name)
     {
         var causes = ObjectValidation.Validate(rt, obj, old);
-        if (rt.IsCustomResource && rt.Schema is { } schema) causes.AddRange(SchemaValidation.Validate(obj, schema));
+        if (rt.IsCustomResource && rt.Schema is { } schema)
+        {
+            // Validation ratcheting (KEP-4008, GA in Kubernetes 1.30): on update, a schema error in a
+            // field whose value did not change is let through, so objects stored under an older,
+            // looser schema can still have their status written.
+            causes.AddRange(SchemaValidation.Validate(obj, schema)
+                .Where(c => old is null || !JsonNode.DeepEquals(SchemaValidation.At(obj, c.Field), SchemaValidation.At(old, c.Field))
+                    || SchemaValidation.At(obj, c.Field) is null));
+        }
         if (causes.Count > 0) throw StatusResponses.Invalid(rt, name, causes);
     }
 

@@ -14,6 +14,26 @@ namespace KubeApiFake;
 /// </summary>
 internal static class SchemaValidation
 {
+    /// <summary>The node at a cause's field path (<c>spec.items[0].name</c>), or null when absent.</summary>
+    public static JsonNode? At(JsonObject obj, string field)
+    {
+        JsonNode? node = obj;
+        foreach (var part in Regex.Split(field, @"\.|(?=\[)"))
+        {
+            if (part.Length == 0) continue;
+            if (part.StartsWith('[') && int.TryParse(part.Trim('[', ']'), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+            {
+                node = node is JsonArray array && index < array.Count ? array[index] : null;
+            }
+            else
+            {
+                node = node is JsonObject o ? o[part.Trim('[', ']')] : null;
+            }
+            if (node is null) return null;
+        }
+        return node;
+    }
+
     public static List<FieldCause> Validate(JsonObject obj, JsonObject schema)
     {
         var causes = new List<FieldCause>();

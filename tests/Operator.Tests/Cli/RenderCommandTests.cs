@@ -160,7 +160,7 @@ public sealed class RenderCommandTests : IDisposable
     public async Task The_real_process_prints_one_line_and_no_stack_trace_on_bad_input()
     {
         var file = Write("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: x}\nspec: {replicas: 500}\n");
-        var operatorDll = Path.Combine(AppContext.BaseDirectory, "userapi-operator.dll");
+        var operatorDll = OperatorBinary.Dll;
         var start = new ProcessStartInfo("dotnet", ["exec", operatorDll, "render", "-f", file])
         {
             RedirectStandardOutput = true,

@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using KubeApiFake;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using UserApiOperator.Cli;
+using UserApiOperator.Hosting;
+using UserApiOperator.Kubernetes.Client;
+using UserApiOperator.Kubernetes.Serialization;
+using UserApiOperator.Tests.Support;
+
+namespace UserApiOperator.Tests.Live;
+
+/// <summary>
+/// The real operator host, in process, against the fake API server over loopback HTTP, with the
+/// generated CRD installed. Also plays the cluster's other actors (a user applying YAML, the
+/// Deployment controller marking Pods ready).
+/// </summary>
+internal sealed class LiveOperator : IAsyncDisposable
+{
+    public static readonly GroupVersionResource UserApis = new("userapi.example.com", "v1alpha1", "userapis");
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    private readonly string _kubeconfig = Path.Combine(Path.GetTempPath(), $"live-operator-{Guid.NewGuid():N}.yaml");
+    private readonly HttpClient _http;
+    private IHost? _host;
+
+    private LiveOperator(FakeKubeApiServer api)
+    {
+        Api = api;
+        _http = api.CreateClient();
+        File.WriteAllText(_kubeconfig, api.KubeconfigYaml());
+    }
+
+    public FakeKubeApiServer Api { get; }
+
+    public ConcurrentQueue<(LogLevel Level, string Category, string Message)> Logs { get; } = new();
+
+    public OperatorOptions Options { get; private set; } = new();
+
+    public static async Task<LiveOperator> StartAsync(OperatorOptions? options = null)
+    {
+        var api = await FakeKubeApiServer.StartAsync();
+        var live = new LiveOperator(api);
+        await live.ApplyYamlAsync(CrdCommand.Render());
+        await live.StartOperatorAsync(options ?? new OperatorOptions());
+        return live;
+    }
+
+    public async Task StartOperatorAsync(OperatorOptions options)
+    {
+        Options = options with { Kubeconfig = _kubeconfig };
+        var configuration = KubernetesClientConfiguration.BuildDefaultConfig(_kubeconfig);
+        _host = OperatorHost.Build(Options, configuration, logging =>
+        {
+            logging.ClearProviders();
+            logging.SetMinimumLevel(LogLevel.Debug);
+            logging.AddProvider(new CapturingLoggerProvider(Logs));
+        });
+        await _host.StartAsync();
+    }
+
+    public async Task StopOperatorAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync();
+            _host.Dispose();
+            _host = null;
+        }
+    }
+
+    /// <summary>Server-side applies every document of <paramref name="yaml"/> as kubectl does (field manager kubectl).</summary>
+    public async Task ApplyYamlAsync(string yaml)
+    {
+        foreach (var doc in YamlJson.ParseDocuments(yaml).Select(d => d!.AsObject()))
+        {
+            var apiVersion = (string)doc["apiVersion"]!;
+            var kind = (string)doc["kind"]!;
+            var name = (string)doc["metadata"]!["name"]!;
+            var ns = (string?)doc["metadata"]!["namespace"];
+            var path = kind switch
+            {
+                "CustomResourceDefinition" => $"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
+                "UserApi" => $"/apis/{apiVersion}/namespaces/{ns ?? "default"}/userapis/{name}",
+                "Secret" => $"/api/v1/namespaces/{ns ?? "default"}/secrets/{name}",
+                _ => throw new NotSupportedException(kind),
+            };
+            using var content = new StringContent(doc.ToJsonString(), Encoding.UTF8);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/apply-patch+yaml");
+            using var response = await _http.PatchAsync($"{path}?fieldManager=kubectl&force=true", content);
+            Assert.True(response.IsSuccessStatusCode, $"apply {kind} {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    public Task ApplySampleAsync() => ApplyYamlAsync(File.ReadAllText(RepositoryPaths.File("config/samples/userapi.yaml")));
+
+    public JsonObject? Get(GroupVersionResource resource, string name, string ns = "default") => Api.Store.Get(resource, ns, name);
+
+    public Task<JsonObject> WaitForAsync(GroupVersionResource resource, string name, Func<JsonObject, bool> condition, string ns = "default") =>
+        Api.WaitForObjectAsync(resource, ns, name, condition, Timeout);
+
+    public Task<JsonObject> WaitForConditionAsync(string name, string type, string status, string ns = "default") =>
+        WaitForAsync(UserApis, name, u => Condition(u, type)?["status"]?.GetValue<string>() == status, ns);
+
+    public static JsonNode? Condition(JsonObject userApi, string type) =>
+        userApi["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == type);
+
+    /// <summary>Plays the Deployment controller: every desired Pod runs the current template and is ready.</summary>
+    public void MarkDeploymentAvailable(string name, string ns = "default") =>
+        Api.Store.UpdateStatus(KnownResources.Deployments, ns, name, d =>
+        {
+            var replicas = int.Parse(d["spec"]!["replicas"]!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+            d["status"] = new JsonObject
+            {
+                ["observedGeneration"] = long.Parse(d["metadata"]!["generation"]!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture),
+                ["replicas"] = replicas,
+                ["updatedReplicas"] = replicas,
+                ["readyReplicas"] = replicas,
+                ["availableReplicas"] = replicas,
+                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Available", ["status"] = "True", ["reason"] = "MinimumReplicasAvailable" }),
+            };
+        });
+
+    public IReadOnlyList<JsonObject> Events(string ns = "default") => Api.Store.List(KnownResources.Events, ns);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopOperatorAsync();
+        _http.Dispose();
+        await Api.DisposeAsync();
+        File.Delete(_kubeconfig);
+    }
+
+    private sealed class CapturingLoggerProvider(ConcurrentQueue<(LogLevel, string, string)> sink) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, sink);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class CapturingLogger(string category, ConcurrentQueue<(LogLevel, string, string)> sink) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Enqueue((logLevel, category, formatter(state, exception)));
+    }
+}

@@ -3,12 +3,21 @@
 #
 # The UserApi tests need MariaDB's programs (mariadb-install-db, mariadbd): they start a private
 # instance of their own on a free loopback port, so this script only makes sure the programs are
-# installed (from Debian's packages, when absent). Extra arguments go to `dotnet test`, e.g.
+# installed (from Debian's packages, when absent). The manifest tests need kubectl, installed the
+# same way when absent. Extra arguments go to `dotnet test`, e.g.
 #   hack/test.sh --filter "FullyQualifiedName~Render"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 hack/mariadb.sh install
+
+# The manifest tests render config/default with `kubectl kustomize` (offline).
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "[test.sh] installing kubectl"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
+        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
+fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -150,4 +150,19 @@ public interface IKubernetesClient
     /// <returns>True when deletion was accepted (200/202), false when the object did not exist (404).</returns>
     Task<bool> DeleteAsync<T>(string name, string? @namespace, CancellationToken cancellationToken, string propagationPolicy = "Background")
         where T : IKubernetesObject;
+
+    /// <summary>
+    /// <c>PUT</c> the whole object (the <c>update</c> verb) with optimistic concurrency: the body's
+    /// <c>metadata.resourceVersion</c> must be the stored one, else the server answers 409 and
+    /// <see cref="KubernetesConflictException"/> is raised (read again and retry). Used where a
+    /// compare-and-swap is the point, as for leader-election Leases.
+    /// </summary>
+    /// <typeparam name="T">Entity type.</typeparam>
+    /// <param name="obj">The object, with <c>metadata.name</c>, <c>namespace</c> and <c>resourceVersion</c>.</param>
+    /// <param name="fieldManager">Field manager recorded for the update.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The stored object, with its new resource version.</returns>
+    /// <exception cref="ArgumentException">metadata.name or metadata.resourceVersion is missing.</exception>
+    Task<T> ReplaceAsync<T>(T obj, string fieldManager, CancellationToken cancellationToken)
+        where T : IKubernetesObject;
 }

@@ -226,6 +226,23 @@ public sealed class KubernetesClient : IKubernetesClient, IDisposable
         });
     }
 
+    /// <inheritdoc />
+    public Task<T> ReplaceAsync<T>(T obj, string fieldManager, CancellationToken cancellationToken)
+        where T : IKubernetesObject
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        ArgumentException.ThrowIfNullOrEmpty(fieldManager);
+        var entity = EntityMetadata.Of<T>();
+        var metadata = obj.Metadata ?? throw new ArgumentException("The object has no metadata.", nameof(obj));
+        if (string.IsNullOrEmpty(metadata.Name) || string.IsNullOrEmpty(metadata.ResourceVersion))
+        {
+            throw new ArgumentException($"An update of {entity.Kind} needs metadata.name and metadata.resourceVersion (optimistic concurrency).", nameof(obj));
+        }
+
+        var uri = KubernetesUrls.Build(Configuration.Server, KubernetesUrls.ItemPath(entity, metadata.Namespace, metadata.Name), ("fieldManager", fieldManager));
+        return SendAsync(HttpMethod.Put, "update", entity, null, metadata.Namespace, uri, Body(obj, entity, JsonMediaType), cancellationToken, ReadSuccessAsync<T>);
+    }
+
     /// <summary>Closes pooled connections. Watches in progress fail with <see cref="ObjectDisposedException"/> or <see cref="IOException"/>.</summary>
     public void Dispose() => _http.Dispose();
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Console;
 using UserApiOperator.Controller;
 using UserApiOperator.DesiredState;
 using UserApiOperator.Kubernetes.Client;
+using UserApiOperator.Observability;
 using UserApiOperator.Runtime;
 
 namespace UserApiOperator.Hosting;
@@ -32,7 +33,8 @@ public static class OperatorHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IKubernetesClient>(_ => new KubernetesClient(configuration));
+        builder.Services.AddSingleton<OperatorMetrics>();
+        builder.Services.AddSingleton<IKubernetesClient>(s => new KubernetesClient(configuration, s.GetRequiredService<OperatorMetrics>()));
         builder.Services.AddSingleton<IEventRecorder>(s => new EventRecorder(
             s.GetRequiredService<IKubernetesClient>(),
             UserApiLabels.ManagedBy,
@@ -40,15 +42,62 @@ public static class OperatorHost
             s.GetRequiredService<TimeProvider>(),
             s.GetRequiredService<ILogger<EventRecorder>>()));
         builder.Services.AddSingleton<UserApiController>();
-        builder.Services.AddSingleton<OperatorService>();
+        builder.Services.AddSingleton(s => new OperatorService(
+            s.GetRequiredService<IKubernetesClient>(),
+            s.GetRequiredService<UserApiController>(),
+            options,
+            s.GetRequiredService<OperatorMetrics>(),
+            options.LeaderElect
+                ? new LeaderElector(
+                    s.GetRequiredService<IKubernetesClient>(),
+                    s.GetRequiredService<IEventRecorder>(),
+                    LeaderElection(options, configuration),
+                    s.GetRequiredService<ILogger<LeaderElector>>())
+                : null,
+            s.GetRequiredService<IHostApplicationLifetime>(),
+            s.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<EndpointsService>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<EndpointsService>());
         builder.Services.AddHostedService(s => s.GetRequiredService<OperatorService>());
         return builder.Build();
+    }
+
+    /// <summary>
+    /// Leader-election settings from the flags: the Lease namespace is <c>--leader-election-namespace</c>,
+    /// else <c>$POD_NAMESPACE</c>, else the in-cluster namespace, else <c>default</c>; the identity is
+    /// <c>$POD_NAME</c> (else the host name) plus a random suffix, unique even across restarts.
+    /// </summary>
+    public static LeaderElectionOptions LeaderElection(OperatorOptions options, KubernetesClientConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var ns = options.LeaderElectionNamespace;
+        if (ns is null && Environment.GetEnvironmentVariable("POD_NAMESPACE") is { Length: > 0 } podNamespace)
+        {
+            ns = podNamespace;
+        }
+
+        if (ns is null && KubernetesClientConfiguration.IsInCluster())
+        {
+            ns = configuration.Namespace;
+        }
+
+        var pod = Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } podName ? podName : Environment.MachineName;
+        return new LeaderElectionOptions
+        {
+            LeaseName = options.LeaderElectionId,
+            Namespace = ns ?? "default",
+            Identity = $"{pod}_{Guid.NewGuid():N}"[..(pod.Length + 9)],
+            LeaseDuration = options.LeaderElectionTimings.Lease,
+            RenewDeadline = options.LeaderElectionTimings.RenewDeadline,
+            RetryPeriod = options.LeaderElectionTimings.Retry,
+        };
     }
 
     /// <summary>Runs the operator until SIGTERM or Ctrl-C.</summary>
     /// <param name="args">Flags; see <see cref="OperatorOptions.Usage"/>.</param>
     /// <param name="stderr">Where one-line start-up errors go.</param>
-    /// <returns>0 after a clean stop; 1 when the cluster configuration cannot be loaded; 2 on a usage error.</returns>
+    /// <returns>0 after a clean stop; 1 when the cluster configuration cannot be loaded or leadership was lost; 2 on a usage error.</returns>
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(stderr);
@@ -70,8 +119,9 @@ public static class OperatorHost
         }
 
         using var host = Build(options, configuration);
-        await host.RunAsync().ConfigureAwait(false);
-        return 0;
+        var service = host.Services.GetRequiredService<OperatorService>();
+        await host.RunAsync().ConfigureAwait(false); // Disposes the host's services when it returns.
+        return service.LeadershipLost ? 1 : 0;
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, OperatorOptions options)

@@ -25,6 +25,11 @@ public sealed record OperatorOptions
           --resync-period DURATION            reconcile every UserApi this often even without change (default 10m)
           --log-format text|json              log lines as text or JSON objects (default text)
           --log-level LEVEL                   Trace, Debug, Information, Warning or Error (default Information)
+          --leader-elect                      only the holder of a Lease reconciles (run several replicas safely)
+          --leader-election-namespace NS      namespace of the Lease (default: $POD_NAMESPACE, else the in-cluster namespace, else default)
+          --leader-election-id NAME           name of the Lease (default userapi-operator-leader)
+          --health-probe-bind-address ADDR    serve /healthz and /readyz on ADDR (default :8081; 0 turns it off)
+          --metrics-bind-address ADDR         serve Prometheus /metrics on ADDR (default :8080; 0 turns it off)
         """;
 
     /// <summary><c>--kubeconfig</c>: kubeconfig path; null to search the default places.</summary>
@@ -47,6 +52,25 @@ public sealed record OperatorOptions
 
     /// <summary><c>--log-level</c>, default Information.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary><c>--leader-elect</c>: reconcile only while holding the Lease.</summary>
+    public bool LeaderElect { get; init; }
+
+    /// <summary><c>--leader-election-namespace</c>; null for the default (see <see cref="Usage"/>).</summary>
+    public string? LeaderElectionNamespace { get; init; }
+
+    /// <summary><c>--leader-election-id</c>: name of the Lease.</summary>
+    public string LeaderElectionId { get; init; } = "userapi-operator-leader";
+
+    /// <summary>Lease duration, renew deadline and retry period: 15 s, 10 s, 2 s (client-go's defaults; not flags, tests shorten them).</summary>
+    public (TimeSpan Lease, TimeSpan RenewDeadline, TimeSpan Retry) LeaderElectionTimings { get; init; } =
+        (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2));
+
+    /// <summary><c>--health-probe-bind-address</c>, default <c>:8081</c>; <c>0</c> turns it off.</summary>
+    public string HealthProbeBindAddress { get; init; } = ":8081";
+
+    /// <summary><c>--metrics-bind-address</c>, default <c>:8080</c>; <c>0</c> turns it off.</summary>
+    public string MetricsBindAddress { get; init; } = ":8080";
 
     /// <summary>The controller options these flags give.</summary>
     public ControllerOptions Controller => new() { MaxConcurrentReconciles = MaxConcurrentReconciles, ResyncPeriod = ResyncPeriod };
@@ -91,6 +115,11 @@ public sealed record OperatorOptions
                     "--resync-period" => options with { ResyncPeriod = Period(flag, Value()) },
                     "--log-format" => options with { JsonLogs = Value() switch { "json" => true, "text" => false, var v => throw new FormatException($"--log-format must be text or json, got \"{v}\"") } },
                     "--log-level" => options with { LogLevel = Level(Value()) },
+                    "--leader-elect" => options with { LeaderElect = equals < 0 || Bool(flag, arg[(equals + 1)..]) },
+                    "--leader-election-namespace" => options with { LeaderElectionNamespace = NamespaceName(Value()) },
+                    "--leader-election-id" => options with { LeaderElectionId = LeaseName(Value()) },
+                    "--health-probe-bind-address" => options with { HealthProbeBindAddress = Address(flag, Value()) },
+                    "--metrics-bind-address" => options with { MetricsBindAddress = Address(flag, Value()) },
                     _ => throw new FormatException($"unknown flag \"{arg}\""),
                 };
             }
@@ -108,6 +137,23 @@ public sealed record OperatorOptions
         value.Length <= 63 && System.Text.RegularExpressions.Regex.IsMatch(value, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
             ? value
             : throw new FormatException($"--namespace \"{value}\" is not a valid namespace name");
+
+    private static bool Bool(string flag, string value) => value switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw new FormatException($"{flag} takes no value, or =true or =false, got \"{value}\""),
+    };
+
+    private static string LeaseName(string value) =>
+        value.Length <= 253 && System.Text.RegularExpressions.Regex.IsMatch(value, "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+            ? value
+            : throw new FormatException($"--leader-election-id \"{value}\" is not a valid Lease name");
+
+    private static string Address(string flag, string value) =>
+        BindAddress.TryParse(value, out _)
+            ? value
+            : throw new FormatException($"{flag} must be :PORT, HOST:PORT or 0, got \"{value}\"");
 
     private static int Count(string flag, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 100

@@ -69,31 +69,45 @@ public sealed partial class ControllerRuntime<TEntity>
         return this;
     }
 
+    /// <summary>Runs informers and workers until <paramref name="cancellationToken"/> is cancelled (no leader election).</summary>
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(RunInformersAsync(cancellationToken), RunWorkersAsync(cancellationToken));
+
     /// <summary>
-    /// Starts the informers, waits until their caches are filled, then reconciles until
-    /// <paramref name="cancellationToken"/> is cancelled; reconciles in flight finish first.
+    /// Runs every informer until <paramref name="cancellationToken"/> is cancelled. Informers run on
+    /// every replica, leader or not, so a standby has a warm cache and reports ready.
     /// </summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunInformersAsync(CancellationToken cancellationToken)
     {
         var informers = new List<IInformer> { _entities };
         informers.AddRange(_owned);
-        var informerTasks = informers.Select(i => Task.Run(() => i.RunAsync(cancellationToken), CancellationToken.None)).ToList();
+        return Task.WhenAll(informers.Select(i => Task.Run(() => i.RunAsync(cancellationToken), CancellationToken.None)));
+    }
+
+    /// <summary>
+    /// Waits until every informer has filled its cache, then reconciles with
+    /// <see cref="ControllerOptions.MaxConcurrentReconciles"/> workers and resyncs periodically until
+    /// <paramref name="cancellationToken"/> is cancelled (for example when leadership ends); reconciles
+    /// in flight are cancelled with it.
+    /// </summary>
+    public async Task RunWorkersAsync(CancellationToken cancellationToken)
+    {
+        var informers = new List<IInformer> { _entities };
+        informers.AddRange(_owned);
         try
         {
             await Task.WhenAll(informers.Select(i => i.WaitForSyncAsync(cancellationToken))).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            await Task.WhenAll(informerTasks).ConfigureAwait(false);
             return;
         }
 
         LogStarted(_logger, _entity.Kind, _entities.Count, _options.MaxConcurrentReconciles);
         var workers = Enumerable.Range(0, _options.MaxConcurrentReconciles)
             .Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None))
-            .Append(ResyncAsync(cancellationToken))
-            .ToList();
-        await Task.WhenAll(workers.Concat(informerTasks)).ConfigureAwait(false);
+            .Append(ResyncAsync(cancellationToken));
+        await Task.WhenAll(workers).ConfigureAwait(false);
     }
 
     private void OnEntityEvent(InformerEvent<TEntity> e)

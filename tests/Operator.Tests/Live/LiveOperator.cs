@@ -25,6 +25,7 @@ internal sealed class LiveOperator : IAsyncDisposable
 
     private readonly string _kubeconfig = Path.Combine(Path.GetTempPath(), $"live-operator-{Guid.NewGuid():N}.yaml");
     private readonly HttpClient _http;
+    private readonly List<IHost> _replicas = [];
     private IHost? _host;
 
     private LiveOperator(FakeKubeApiServer api)
@@ -38,20 +39,32 @@ internal sealed class LiveOperator : IAsyncDisposable
 
     public ConcurrentQueue<(LogLevel Level, string Category, string Message)> Logs { get; } = new();
 
+    /// <summary>The running host's services (ports of the endpoints, metrics).</summary>
+    public IServiceProvider Services => _host?.Services ?? throw new InvalidOperationException("The operator is not running.");
+
     public OperatorOptions Options { get; private set; } = new();
 
-    public static async Task<LiveOperator> StartAsync(OperatorOptions? options = null)
+    public static async Task<LiveOperator> StartAsync(OperatorOptions? options = null, bool startOperator = true)
     {
         var api = await FakeKubeApiServer.StartAsync();
         var live = new LiveOperator(api);
         await live.ApplyYamlAsync(CrdCommand.Render());
-        await live.StartOperatorAsync(options ?? new OperatorOptions());
+        if (startOperator)
+        {
+            await live.StartOperatorAsync(options ?? new OperatorOptions());
+        }
+
         return live;
     }
 
     public async Task StartOperatorAsync(OperatorOptions options)
     {
-        Options = options with { Kubeconfig = _kubeconfig };
+        Options = options with
+        {
+            Kubeconfig = _kubeconfig,
+            HealthProbeBindAddress = options.HealthProbeBindAddress == new OperatorOptions().HealthProbeBindAddress ? "127.0.0.1:0" : options.HealthProbeBindAddress,
+            MetricsBindAddress = options.MetricsBindAddress == new OperatorOptions().MetricsBindAddress ? "127.0.0.1:0" : options.MetricsBindAddress,
+        };
         var configuration = KubernetesClientConfiguration.BuildDefaultConfig(_kubeconfig);
         _host = OperatorHost.Build(Options, configuration, logging =>
         {
@@ -61,6 +74,26 @@ internal sealed class LiveOperator : IAsyncDisposable
         });
         await _host.StartAsync();
     }
+
+    /// <summary>Starts one more operator replica on the same API server; disposed with this object.</summary>
+    public async Task<(IHost Host, ConcurrentQueue<(LogLevel Level, string Category, string Message)> Logs)> StartReplicaAsync(OperatorOptions options)
+    {
+        var logs = new ConcurrentQueue<(LogLevel, string, string)>();
+        var host = OperatorHost.Build(
+            options with { Kubeconfig = _kubeconfig, HealthProbeBindAddress = "127.0.0.1:0", MetricsBindAddress = "127.0.0.1:0" },
+            KubernetesClientConfiguration.BuildDefaultConfig(_kubeconfig),
+            logging =>
+            {
+                logging.ClearProviders();
+                logging.SetMinimumLevel(LogLevel.Debug);
+                logging.AddProvider(new CapturingLoggerProvider(logs));
+            });
+        await host.StartAsync();
+        _replicas.Add(host);
+        return (host, logs);
+    }
+
+    public string KubeconfigPath => _kubeconfig;
 
     public async Task StopOperatorAsync()
     {
@@ -129,6 +162,12 @@ internal sealed class LiveOperator : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopOperatorAsync();
+        foreach (var replica in _replicas)
+        {
+            await replica.StopAsync();
+            replica.Dispose();
+        }
+
         _http.Dispose();
         await Api.DisposeAsync();
         File.Delete(_kubeconfig);

@@ -16,7 +16,7 @@ public sealed class OperatorProcessTests
         await File.WriteAllTextAsync(kubeconfig, api.KubeconfigYaml());
         try
         {
-            var start = new ProcessStartInfo("dotnet", ["exec", Support.OperatorBinary.Dll, "--kubeconfig", kubeconfig, "--log-format", "json"])
+            var start = new ProcessStartInfo("dotnet", ["exec", Support.OperatorBinary.Dll, "--kubeconfig", kubeconfig, "--log-format", "json", "--health-probe-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0"])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -53,8 +53,9 @@ public sealed class OperatorProcessTests
             await process.WaitForExitAsync(timeout.Token);
             await reading;
 
-            Assert.Equal(0, process.ExitCode);
-            Assert.Equal("", await stderr);
+            var errors = await stderr;
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {errors}");
+            Assert.Equal("", errors);
             var entries = Snapshot(lines).Select(l => JsonDocument.Parse(l).RootElement).ToList(); // Every line is one JSON object.
             var reconciled = entries.First(e => e.GetProperty("Message").GetString()!.StartsWith("Reconciled default/userapi-sample:", StringComparison.Ordinal));
             Assert.Equal("Information", reconciled.GetProperty("LogLevel").GetString());

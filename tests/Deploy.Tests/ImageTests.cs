@@ -142,6 +142,10 @@ public sealed class ImageTests(PublishedImagesFixture images) : IClassFixture<Pu
         Assert.True(result.ExitCode == 0, result.Transcript);
         Assert.Contains("usage: userapi-operator", result.Output, StringComparison.Ordinal);
         Assert.Contains("--kubeconfig", result.Output, StringComparison.Ordinal);
+        // Every flag the manager Deployment passes is one the published operator knows.
+        var args = RenderedManifests.Single("Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.AsArray();
+        Assert.NotEmpty(args);
+        Assert.All(args, a => Assert.Contains(a!.GetValue<string>().Split('=')[0] + " ", result.Output, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -311,15 +311,15 @@ public sealed partial class UserApiController(IKubernetesClient client, IEventRe
         return text.ToString();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciled {Key}: {Summary} ({ElapsedMs:0} ms)")]
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Reconciled {Key}: {Summary} ({ElapsedMs:0} ms)")]
     private static partial void LogReconciled(ILogger logger, string key, string summary, double elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Reconciled {Key}, nothing changed: {Summary} ({ElapsedMs:0} ms)")]
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Reconciled {Key}, nothing changed: {Summary} ({ElapsedMs:0} ms)")]
     private static partial void LogUnchanged(ILogger logger, string key, string summary, double elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The API server rejected the status of {Key}: {Reason}")]
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The API server rejected the status of {Key}: {Reason}")]
     private static partial void LogStatusRejected(ILogger logger, string key, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "UserApi {Key} deleted; its Secret, Deployment, Service and Ingress go with it (owner references)")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "UserApi {Key} deleted; its Secret, Deployment, Service and Ingress go with it (owner references)")]
     private static partial void LogDeleted(ILogger logger, string key);
 }

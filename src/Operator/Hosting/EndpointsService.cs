@@ -67,6 +67,6 @@ public sealed partial class EndpointsService(OperatorOptions options, OperatorSe
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Serving {What} on {Address} (port {Port})")]
+    [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Serving {What} on {Address} (port {Port})")]
     private static partial void LogServing(ILogger logger, string what, string address, int port);
 }

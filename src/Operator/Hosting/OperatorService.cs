@@ -106,6 +106,6 @@ public sealed partial class OperatorService : BackgroundService
         await informers.ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Leadership lost: exiting so that a fresh replica can campaign again")]
+    [LoggerMessage(EventId = 701, Level = LogLevel.Error, Message = "Leadership lost: exiting so that a fresh replica can campaign again")]
     private static partial void LogExiting(ILogger logger);
 }

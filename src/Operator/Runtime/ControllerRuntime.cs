@@ -235,9 +235,9 @@ public sealed partial class ControllerRuntime<TEntity>
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Controller for {Kind} started: {Count} objects cached, {Workers} workers")]
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Controller for {Kind} started: {Count} objects cached, {Workers} workers")]
     private static partial void LogStarted(ILogger logger, string kind, int count, int workers);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile of {Key} failed (attempt {Attempt}): {ErrorType}: {ErrorMessage}; retrying in {DelayMs:0} ms")]
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Reconcile of {Key} failed (attempt {Attempt}): {ErrorType}: {ErrorMessage}; retrying in {DelayMs:0} ms")]
     private static partial void LogFailed(ILogger logger, string key, int attempt, string errorType, string errorMessage, double delayMs);
 }

@@ -64,6 +64,6 @@ public sealed partial class EventRecorder(IKubernetesClient client, string compo
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record Event {Reason} for {Key}: {Error}")]
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Could not record Event {Reason} for {Key}: {Error}")]
     private static partial void LogFailed(ILogger logger, string reason, string key, string error);
 }

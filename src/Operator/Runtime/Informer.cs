@@ -203,15 +203,15 @@ public sealed partial class Informer<T> : IInformer
         return TimeSpan.FromMilliseconds(millis * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Listed {Kind}: {Count} objects at resource version {ResourceVersion}")]
+    [LoggerMessage(EventId = 301, Level = LogLevel.Debug, Message = "Listed {Kind}: {Count} objects at resource version {ResourceVersion}")]
     private static partial void LogListed(ILogger logger, string kind, int count, string resourceVersion);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Watch of {Kind} ended at resource version {ResourceVersion}; watching again")]
+    [LoggerMessage(EventId = 302, Level = LogLevel.Debug, Message = "Watch of {Kind} ended at resource version {ResourceVersion}; watching again")]
     private static partial void LogWatchEnded(ILogger logger, string kind, string resourceVersion);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Kind} expired at resource version {ResourceVersion} ({Reason}); listing again")]
+    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Watch of {Kind} expired at resource version {ResourceVersion} ({Reason}); listing again")]
     private static partial void LogExpired(ILogger logger, string kind, string resourceVersion, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Watch of {Kind} failed ({ErrorType}: {ErrorMessage}); retrying in {DelayMs:0} ms")]
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Watch of {Kind} failed ({ErrorType}: {ErrorMessage}); retrying in {DelayMs:0} ms")]
     private static partial void LogFailed(ILogger logger, string kind, string errorType, string errorMessage, double delayMs);
 }

@@ -243,18 +243,18 @@ public sealed partial class LeaderElector(IKubernetesClient client, IEventRecord
 
     private static TimeSpan Jittered(TimeSpan period) => period * (1 + (Random.Shared.NextDouble() * 0.2));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Identity} is waiting to lead (Lease {Namespace}/{Lease})")]
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "{Identity} is waiting to lead (Lease {Namespace}/{Lease})")]
     private static partial void LogCampaigning(ILogger logger, string identity, string @namespace, string lease);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Identity} became leader (Lease {Namespace}/{Lease})")]
+    [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "{Identity} became leader (Lease {Namespace}/{Lease})")]
     private static partial void LogAcquired(ILogger logger, string identity, string @namespace, string lease);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Identity} lost the Lease {Namespace}/{Lease}; stopped reconciling")]
+    [LoggerMessage(EventId = 403, Level = LogLevel.Error, Message = "{Identity} lost the Lease {Namespace}/{Lease}; stopped reconciling")]
     private static partial void LogLost(ILogger logger, string identity, string @namespace, string lease);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Identity} released the Lease {Namespace}/{Lease}")]
+    [LoggerMessage(EventId = 404, Level = LogLevel.Information, Message = "{Identity} released the Lease {Namespace}/{Lease}")]
     private static partial void LogReleased(ILogger logger, string identity, string @namespace, string lease);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Leader election on {Namespace}/{Lease}: {ErrorType}: {ErrorMessage}")]
+    [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "Leader election on {Namespace}/{Lease}: {ErrorType}: {ErrorMessage}")]
     private static partial void LogAttemptFailed(ILogger logger, string @namespace, string lease, string errorType, string errorMessage);
 }

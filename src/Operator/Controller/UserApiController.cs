@@ -35,6 +35,17 @@ public sealed partial class UserApiController(IKubernetesClient client, IEventRe
     /// <summary>How soon a UserApi whose referenced Secret is missing is looked at again (that Secret is not watched).</summary>
     public static readonly TimeSpan MissingSecretRecheck = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the status of a UserApi whose Deployment this operator has just created waits for the
+    /// Deployment controller's first report (it comes within moments in a working cluster and
+    /// triggers a reconcile). A status computed before it describes nothing observed and is
+    /// superseded at once; waiting saves that write. The wait is bounded: after it the status is
+    /// written whatever the Deployment says.
+    /// </summary>
+    public static readonly TimeSpan FirstReportWait = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _awaitingFirstReport = new(StringComparer.Ordinal);
+
     private readonly ConcurrentDictionary<string, string> _lastFailure = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
@@ -106,12 +117,23 @@ public sealed partial class UserApiController(IKubernetesClient client, IEventRe
             }
         }
 
+        var now = timeProvider.GetUtcNow();
+        var key = ObjectKey.Of(entity);
+        if (report.GetValueOrDefault("deployment") == ChildOutcome.Created)
+        {
+            _awaitingFirstReport[key] = now;
+        }
+
         var previousDegraded = Conditions.Find(entity.Status?.Conditions, Conditions.Degraded);
-        var status = UserApiStatusBuilder.Build(entity, deployment, ingress, problem, timeProvider.GetUtcNow());
-        bool statusChanged;
+        var status = UserApiStatusBuilder.Build(entity, deployment, ingress, problem, now);
+        var waitFor = AwaitingFirstReport(key, deployment, problem, now);
+        bool statusChanged = false;
         try
         {
-            statusChanged = await WriteStatusIfChangedAsync(entity, status, cancellationToken).ConfigureAwait(false);
+            if (waitFor is null)
+            {
+                statusChanged = await WriteStatusIfChangedAsync(entity, status, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (KubernetesInvalidException e)
         {
@@ -136,7 +158,30 @@ public sealed partial class UserApiController(IKubernetesClient client, IEventRe
             LogUnchanged(logger, ObjectKey.Of(entity), summary, elapsed);
         }
 
-        return problem?.Reason == Problem.SecretNotFound ? ReconcileResult.After(MissingSecretRecheck) : ReconcileResult.Done;
+        return problem?.Reason == Problem.SecretNotFound ? ReconcileResult.After(MissingSecretRecheck)
+            : waitFor is { } wait ? ReconcileResult.After(wait)
+            : ReconcileResult.Done;
+    }
+
+    /// <summary>
+    /// How much longer the status waits for the Deployment controller's first report on a Deployment
+    /// this operator created (see <see cref="FirstReportWait"/>); null when it should be written now.
+    /// </summary>
+    private TimeSpan? AwaitingFirstReport(string key, V1Deployment? deployment, Problem? problem, DateTimeOffset now)
+    {
+        if (!_awaitingFirstReport.TryGetValue(key, out var created))
+        {
+            return null;
+        }
+
+        var left = FirstReportWait - (now - created);
+        if (problem is null && deployment?.Status?.ObservedGeneration is null && left > TimeSpan.Zero)
+        {
+            return left;
+        }
+
+        _awaitingFirstReport.TryRemove(key, out _);
+        return null;
     }
 
     /// <inheritdoc />
@@ -144,6 +189,7 @@ public sealed partial class UserApiController(IKubernetesClient client, IEventRe
     {
         ArgumentNullException.ThrowIfNull(entity);
         _lastFailure.TryRemove(ObjectKey.Of(entity), out _);
+        _awaitingFirstReport.TryRemove(ObjectKey.Of(entity), out _);
         LogDeleted(logger, ObjectKey.Of(entity));
         return Task.CompletedTask;
     }

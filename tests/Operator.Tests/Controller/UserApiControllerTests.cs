@@ -93,20 +93,54 @@ public class UserApiControllerTests
         ApplyReturnsInput<V1Service>();
         ApplyReturnsInput<V1Ingress>();
 
-        var result = await Controller().ReconcileAsync(userApi, CancellationToken.None);
+        var controller = Controller();
+        var result = await controller.ReconcileAsync(userApi, CancellationToken.None);
 
-        Assert.Equal(ReconcileResult.Done, result);
+        // The status waits for the Deployment controller's first report, within a bound.
+        Assert.Null(_statusPatch);
+        Assert.Equal(UserApiController.FirstReportWait, result.RequeueAfter);
         Assert.Equal("alpha-mysql", created!.Metadata.Name);
         Assert.True(Encoding.UTF8.GetString(created.Data!["MYSQL_PASSWORD"]).Length >= 24);
         _client.Verify(c => c.ApplyAsync(It.Is<V1Deployment>(d => d.Spec!.Replicas == 3), "userapi-operator", true, It.IsAny<CancellationToken>()), Times.Once);
         var (type, reason, message) = Assert.Single(_recorded);
         Assert.Equal(("Normal", "Created"), (type, reason));
         Assert.Equal("Created Secret alpha-mysql, created Deployment alpha, created Service alpha, created Ingress alpha", message);
+
+        // No report within the bound: the status is written anyway.
+        EverythingInPlace(userApi, ready: 0);
+        Live("alpha", DesiredObjects.For(userApi, "pw").Deployment); // Still no status from the Deployment controller.
+        var later = new UserApiController(_client.Object, _events.Object, new FixedTime(Now + UserApiController.FirstReportWait), NullLogger<UserApiController>.Instance);
+        Assert.Equal(ReconcileResult.Done, await later.ReconcileAsync(userApi, CancellationToken.None));
+        Assert.NotNull(_statusPatch);
         var status = _statusPatch!["status"]!;
         Assert.Equal("2", status["observedGeneration"]!.ToJsonString());
         Assert.Equal("alpha-mysql", (string?)status["secretName"]);
         Assert.Equal("app.kubernetes.io/name=user-api,app.kubernetes.io/instance=alpha", (string?)status["selector"]);
         Assert.Equal(["False", "True", "False"], status["conditions"]!.AsArray().Select(c => (string?)c!["status"]));
+    }
+
+    [Fact]
+    public async Task The_first_status_is_written_as_soon_as_the_Deployment_controller_reports()
+    {
+        var userApi = UserApi();
+        Live<V1Secret>("alpha-mysql", null);
+        Live<V1Deployment>("alpha", null);
+        Live<V1Service>("alpha", null);
+        Live<V1Ingress>("alpha", null);
+        _client.Setup(c => c.CreateAsync(It.IsAny<V1Secret>(), "userapi-operator", It.IsAny<CancellationToken>())).ReturnsAsync((V1Secret s, string _, CancellationToken _) => s);
+        ApplyReturnsInput<V1Deployment>();
+        ApplyReturnsInput<V1Service>();
+        ApplyReturnsInput<V1Ingress>();
+        var controller = Controller();
+        await controller.ReconcileAsync(userApi, CancellationToken.None);
+        Assert.Null(_statusPatch);
+
+        EverythingInPlace(userApi); // The Deployment controller has reported: all ready.
+        var result = await controller.ReconcileAsync(userApi, CancellationToken.None);
+
+        Assert.Equal(ReconcileResult.Done, result);
+        var ready = Conditions.Find(KubernetesJson.Deserialize<UserApiStatus>(_statusPatch!["status"]!).Conditions, Conditions.Ready)!;
+        Assert.Equal("True", ready.Status);
     }
 
     [Fact]

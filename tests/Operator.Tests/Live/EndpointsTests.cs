@@ -22,7 +22,8 @@ public sealed class EndpointsTests
         var endpoints = live.Services.GetRequiredService<EndpointsService>();
         await live.ApplySampleAsync();
         await live.WaitForAsync(KnownResources.Ingresses, "userapi-sample", _ => true);
-        await live.Api.WaitForAsync(() => live.Logs.Any(l => l.Message.StartsWith("Reconciled default/userapi-sample:", StringComparison.Ordinal)), LiveOperator.Timeout);
+        live.MarkDeploymentAvailable("userapi-sample");
+        await live.WaitForConditionAsync("userapi-sample", "Ready", "True");
 
         Assert.Equal((HttpStatusCode.OK, "ok"), await GetAsync(endpoints.HealthPort!.Value, "/healthz"));
         Assert.Equal((HttpStatusCode.OK, "ok"), await GetAsync(endpoints.HealthPort.Value, "/readyz"));
@@ -30,6 +31,7 @@ public sealed class EndpointsTests
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Matches(@"controller_runtime_reconcile_total\{controller=""userapi"",result=""success""\} [1-9]", metrics);
+        Assert.Matches(@"controller_runtime_reconcile_total\{controller=""userapi"",result=""requeue_after""\} [1-9]", metrics);
         Assert.Matches(@"controller_runtime_reconcile_time_seconds_count\{controller=""userapi""\} [1-9]", metrics);
         Assert.Contains("workqueue_depth{name=\"userapi\"} ", metrics, StringComparison.Ordinal);
         Assert.Matches(@"rest_client_requests_total\{code=""200"",method=""GET""\} [1-9]", metrics);

@@ -11,8 +11,8 @@ using UserApiOperator.Runtime;
 namespace UserApiOperator.Hosting;
 
 /// <summary>
-/// The operator as a hosted service: an informer of UserApis (one namespace or all), informers of
-/// the Secrets, Deployments, Services and Ingresses labelled <c>app.kubernetes.io/managed-by=userapi-operator</c>,
+/// The operator as a hosted service: an informer of UserApis (one namespace or all), metadata-only
+/// informers of the Secrets, Deployments, Services and Ingresses labelled <c>app.kubernetes.io/managed-by=userapi-operator</c>,
 /// and the <see cref="UserApiController"/> run by a <see cref="ControllerRuntime{TEntity}"/>. Stops
 /// when the host stops (SIGTERM, Ctrl-C), letting reconciles in flight finish.
 /// </summary>
@@ -59,10 +59,12 @@ public sealed partial class OperatorService : BackgroundService
                 _queue,
                 options.Controller,
                 loggers.CreateLogger<ControllerRuntime<V1Alpha1UserApi>>())
-            .Owns(new Informer<V1Secret>(client, owned, informerLogger))
-            .Owns(new Informer<V1Deployment>(client, owned, informerLogger))
-            .Owns(new Informer<V1Service>(client, owned, informerLogger))
-            .Owns(new Informer<V1Ingress>(client, owned, informerLogger));
+            // Owned kinds only map changes to their owner (the reconcile reads live objects), so their
+            // caches keep metadata alone, as controller-runtime's metadata-only watches do.
+            .Owns(new Informer<PartialObjectMetadata<V1Secret>>(client, owned, informerLogger))
+            .Owns(new Informer<PartialObjectMetadata<V1Deployment>>(client, owned, informerLogger))
+            .Owns(new Informer<PartialObjectMetadata<V1Service>>(client, owned, informerLogger))
+            .Owns(new Informer<PartialObjectMetadata<V1Ingress>>(client, owned, informerLogger));
         Runtime.Reconciled += (_, result, duration) => metrics.ReconcileCompleted(ControllerName, result, duration);
         metrics.TrackQueueDepth(ControllerName, () => Runtime.QueueDepth);
         if (elector is not null)

@@ -12,9 +12,15 @@ public static class EntityMetadata
     /// <exception cref="InvalidOperationException">The type carries no <see cref="KubernetesEntityAttribute"/>.</exception>
     public static KubernetesEntityAttribute Of<T>() => Of(typeof(T));
 
-    /// <summary>The entity attribute of <paramref name="type"/>.</summary>
+    /// <summary>
+    /// The entity attribute of <paramref name="type"/>; for <see cref="Models.PartialObjectMetadata{T}"/>,
+    /// that of <c>T</c>.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The type carries no <see cref="KubernetesEntityAttribute"/>.</exception>
     public static KubernetesEntityAttribute Of(Type type) =>
-        Cache.GetOrAdd(type, static t => t.GetCustomAttribute<KubernetesEntityAttribute>()
-            ?? throw new InvalidOperationException($"{t.FullName} has no [KubernetesEntity] attribute."));
+        Cache.GetOrAdd(type, static t =>
+            t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Models.PartialObjectMetadata<>)
+                ? Of(t.GetGenericArguments()[0])
+                : t.GetCustomAttribute<KubernetesEntityAttribute>()
+                    ?? throw new InvalidOperationException($"{t.FullName} has no [KubernetesEntity] attribute."));
 }

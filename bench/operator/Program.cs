@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using KubeApiFake;
+using UserApiOperator.Bench;
+using UserApiOperator.Cli;
+using UserApiOperator.Kubernetes.Client;
+using UserApiOperator.Kubernetes.Serialization;
+
+// The operator at scale: N UserApis created against the in-process fake API server, the real
+// operator process reconciling them, a simulated Deployment controller making Pods ready.
+// Prints: time from the first creation to all Ready, API requests per UserApi by verb, writes
+// while idle, and the operator process's peak resident memory.
+var count = Option("--count", 1000);
+var idleSeconds = Option("--idle", 60);
+var operatorDll = Path.GetFullPath(args.SkipWhile(a => a != "--operator").Skip(1).FirstOrDefault()
+    ?? throw new ArgumentException("--operator PATH/userapi-operator.dll is required"));
+const string Namespace = "bench";
+
+await using var api = await FakeKubeApiServer.StartAsync(new FakeKubeApiServerOptions { RequestLogLimit = 5_000_000, HistoryLimit = 100_000 });
+var kubeconfig = Path.Combine(Path.GetTempPath(), $"operator-bench-{Guid.NewGuid():N}.yaml");
+await File.WriteAllTextAsync(kubeconfig, api.KubeconfigYaml(Namespace));
+using var http = api.CreateClient();
+await ApplyAsync(http, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/userapis.userapi.example.com", CrdCommand.Render());
+
+using var stop = new CancellationTokenSource();
+using var simulatorClient = new KubernetesClient(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+var simulator = Task.Run(() => new DeploymentControllerSimulator(simulatorClient, api).RunAsync(stop.Token));
+
+var operatorLog = Path.Combine(Path.GetTempPath(), $"operator-bench-{Guid.NewGuid():N}.log");
+using var process = Process.Start(new ProcessStartInfo("dotnet", ["exec", operatorDll, "--kubeconfig", kubeconfig, "--health-probe-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0"])
+{
+    RedirectStandardOutput = true,
+    RedirectStandardError = true,
+})!;
+await using var logFile = File.CreateText(operatorLog);
+var drain = Task.WhenAll(Copy(process.StandardOutput, logFile), Copy(process.StandardError, logFile));
+await api.WaitForAsync(() => api.Requests.Count(r => r.IsWatch && r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true) >= 5, TimeSpan.FromSeconds(60));
+api.ClearRequests();
+
+Console.WriteLine($"Operator benchmark: {count} UserApis, operator {operatorDll}");
+var clock = Stopwatch.StartNew();
+var names = Enumerable.Range(0, count).Select(i => $"ua-{i:D4}").ToList();
+await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (name, token) =>
+    await ApplyAsync(http, $"/apis/userapi.example.com/v1alpha1/namespaces/{Namespace}/userapis/{name}",
+        $"apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {{name: {name}, namespace: {Namespace}}}\n"));
+var created = clock.Elapsed;
+
+var userApis = new GroupVersionResource("userapi.example.com", "v1alpha1", "userapis");
+int ReadyCount() => api.Store.List(userApis, Namespace).Count(u =>
+    u["status"]?["conditions"]?.AsArray().Any(c => (string?)c!["type"] == "Ready" && (string?)c["status"] == "True") == true);
+while (ReadyCount() < count && clock.Elapsed < TimeSpan.FromMinutes(5) && !process.HasExited)
+{
+    await Task.Delay(50);
+}
+
+var allReady = clock.Elapsed;
+var ready = ReadyCount();
+await Task.Delay(TimeSpan.FromSeconds(2)); // Let the last status writes and events land before counting.
+var operatorRequests = api.Requests.Where(r => r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true).ToList();
+var byVerb = operatorRequests.GroupBy(r => r.Verb ?? r.Method.ToLowerInvariant()).OrderBy(g => g.Key, StringComparer.Ordinal)
+    .Select(g => $"{g.Key} {g.Count() / (double)count:0.00}");
+var writes = operatorRequests.Where(r => r.IsWrite).ToList();
+var writesPerUserApi = writes.GroupBy(r => UserApiOf(r.Path, r.Body)).Where(g => g.Key is not null).Select(g => g.Count()).ToList();
+var unattributed = writes.Count(r => UserApiOf(r.Path, r.Body) is null);
+var byKind = operatorRequests.Where(r => r.IsWrite).GroupBy(r => $"{r.Verb} {Resource(r.Path)}").OrderBy(g => g.Key, StringComparer.Ordinal)
+    .Select(g => $"{g.Key} {g.Count() / (double)count:0.00}");
+
+api.ClearRequests();
+await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
+var idleWrites = api.WriteRequests.Count(r => r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true);
+var idleReads = api.Requests.Count(r => !r.IsWrite && r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true);
+var (peakRss, rss, cpu) = ProcessFigures(process.Id);
+
+using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+{
+    await term.WaitForExitAsync();
+}
+
+await process.WaitForExitAsync();
+await drain;
+await stop.CancelAsync();
+await simulator;
+File.Delete(kubeconfig);
+
+Console.WriteLine($"""
+      UserApis created (16 clients)   {created.TotalSeconds,8:0.00} s
+      all {ready}/{count} Ready after      {allReady.TotalSeconds,8:0.00} s   (target <= 30 s)
+      API requests per UserApi        {string.Join(", ", byVerb)}
+      writes per UserApi              avg {writesPerUserApi.DefaultIfEmpty().Average():0.00}, max {writesPerUserApi.DefaultIfEmpty().Max()}, unattributed {unattributed}   (target <= 6)
+        by verb and resource          {string.Join(", ", byKind)}
+      writes during {idleSeconds} s idle         {idleWrites}   (target 0; reads: {idleReads})
+      operator peak RSS               {peakRss / 1024.0 / 1024:0.0} MB   (target < 150 MB; now {rss / 1024.0 / 1024:0.0} MB)
+      operator CPU time               {cpu:0.0} s
+      operator exit code              {process.ExitCode}; log: {operatorLog}
+    """);
+return ready == count && process.ExitCode == 0 ? 0 : 1;
+
+int Option(string name, int fallback)
+{
+    var value = args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+    return value is null ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
+}
+
+static async Task ApplyAsync(HttpClient http, string path, string yaml)
+{
+    var body = YamlJson.ParseDocuments(yaml).Single()!.ToJsonString();
+    using var content = new StringContent(body, Encoding.UTF8);
+    content.Headers.ContentType = new MediaTypeHeaderValue("application/apply-patch+yaml");
+    using var response = await http.PatchAsync($"{path}?fieldManager=kubectl", content);
+    if (!response.IsSuccessStatusCode)
+    {
+        throw new InvalidOperationException($"apply {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}
+
+static async Task Copy(StreamReader from, StreamWriter to)
+{
+    while (await from.ReadLineAsync() is { } line)
+    {
+        lock (to)
+        {
+            to.WriteLine(line);
+        }
+    }
+}
+
+// The UserApi a request is about: object names are <name>, <name>-mysql, or <name>.<suffix> for
+// Events; a create (POST to the collection) names its object in the body.
+static string? UserApiOf(string path, string? body)
+{
+    var last = path.Split('/', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } parts ? parts[^1] : "";
+    if (last == "status")
+    {
+        last = path.Split('/')[^2];
+    }
+    else if (body is not null && System.Text.Json.Nodes.JsonNode.Parse(body)?["metadata"]?["name"] is { } name)
+    {
+        last = (string)name!;
+    }
+
+    var match = System.Text.RegularExpressions.Regex.Match(last, "^ua-[0-9]{4}");
+    return match.Success ? match.Value : null;
+}
+
+static string Resource(string path)
+{
+    var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+    var index = Array.IndexOf(parts, "namespaces");
+    var resource = index >= 0 && parts.Length > index + 2 ? parts[index + 2] : parts[^1];
+    return parts[^1] == "status" ? resource + "/status" : resource;
+}
+
+static (long PeakRss, long Rss, double CpuSeconds) ProcessFigures(int pid)
+{
+    long Kb(string key) => long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(key, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    return (Kb("VmHWM:"), Kb("VmRSS:"), ticks / 100.0);
+}

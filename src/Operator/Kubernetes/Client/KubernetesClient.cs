@@ -165,23 +165,7 @@ public sealed class KubernetesClient : IKubernetesClient, IDisposable
 
     /// <inheritdoc />
     public Task<T> UpdateStatusAsync<T>(T obj, string fieldManager, CancellationToken cancellationToken)
-        where T : IKubernetesObject
-    {
-        ArgumentNullException.ThrowIfNull(obj);
-        ArgumentException.ThrowIfNullOrEmpty(fieldManager);
-        var entity = EntityMetadata.Of<T>();
-        var metadata = obj.Metadata ?? throw new ArgumentException("The object has no metadata.", nameof(obj));
-        if (string.IsNullOrEmpty(metadata.ResourceVersion))
-        {
-            throw new ArgumentException($"A status update of {entity.Kind} \"{metadata.Name}\" needs metadata.resourceVersion (optimistic concurrency).", nameof(obj));
-        }
-
-        var uri = KubernetesUrls.Build(
-            Configuration.Server,
-            KubernetesUrls.ItemPath(entity, metadata.Namespace, metadata.Name ?? "", "status"),
-            ("fieldManager", fieldManager));
-        return SendAsync(HttpMethod.Put, "update", entity, "status", metadata.Namespace, uri, Body(obj, entity, JsonMediaType), cancellationToken, ReadSuccessAsync<T>);
-    }
+        where T : IKubernetesObject => PutAsync(obj, fieldManager, "status", cancellationToken);
 
     /// <inheritdoc />
     public Task<T> PatchStatusAsync<T>(string name, string? @namespace, JsonNode mergePatch, string fieldManager, CancellationToken cancellationToken)
@@ -228,6 +212,13 @@ public sealed class KubernetesClient : IKubernetesClient, IDisposable
 
     /// <inheritdoc />
     public Task<T> ReplaceAsync<T>(T obj, string fieldManager, CancellationToken cancellationToken)
+        where T : IKubernetesObject => PutAsync(obj, fieldManager, null, cancellationToken);
+
+    /// <summary>Closes pooled connections. Watches in progress fail with <see cref="ObjectDisposedException"/> or <see cref="IOException"/>.</summary>
+    public void Dispose() => _http.Dispose();
+
+    /// <summary><c>PUT</c> of the object or its <paramref name="subresource"/>, conditioned on its resource version.</summary>
+    private Task<T> PutAsync<T>(T obj, string fieldManager, string? subresource, CancellationToken cancellationToken)
         where T : IKubernetesObject
     {
         ArgumentNullException.ThrowIfNull(obj);
@@ -236,15 +227,14 @@ public sealed class KubernetesClient : IKubernetesClient, IDisposable
         var metadata = obj.Metadata ?? throw new ArgumentException("The object has no metadata.", nameof(obj));
         if (string.IsNullOrEmpty(metadata.Name) || string.IsNullOrEmpty(metadata.ResourceVersion))
         {
-            throw new ArgumentException($"An update of {entity.Kind} needs metadata.name and metadata.resourceVersion (optimistic concurrency).", nameof(obj));
+            throw new ArgumentException(
+                $"An update of {entity.Kind} \"{metadata.Name}\"{(subresource is null ? "" : $" {subresource}")} needs metadata.name and metadata.resourceVersion (optimistic concurrency).",
+                nameof(obj));
         }
 
-        var uri = KubernetesUrls.Build(Configuration.Server, KubernetesUrls.ItemPath(entity, metadata.Namespace, metadata.Name), ("fieldManager", fieldManager));
-        return SendAsync(HttpMethod.Put, "update", entity, null, metadata.Namespace, uri, Body(obj, entity, JsonMediaType), cancellationToken, ReadSuccessAsync<T>);
+        var uri = KubernetesUrls.Build(Configuration.Server, KubernetesUrls.ItemPath(entity, metadata.Namespace, metadata.Name, subresource), ("fieldManager", fieldManager));
+        return SendAsync(HttpMethod.Put, "update", entity, subresource, metadata.Namespace, uri, Body(obj, entity, JsonMediaType), cancellationToken, ReadSuccessAsync<T>);
     }
-
-    /// <summary>Closes pooled connections. Watches in progress fail with <see cref="ObjectDisposedException"/> or <see cref="IOException"/>.</summary>
-    public void Dispose() => _http.Dispose();
 
     private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 

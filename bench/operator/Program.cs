@@ -1,12 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text;
 using KubeApiFake;
 using UserApiOperator.Bench;
 using UserApiOperator.Cli;
 using UserApiOperator.Kubernetes.Client;
-using UserApiOperator.Kubernetes.Serialization;
 
 // The operator at scale: N UserApis created against the in-process fake API server, the real
 // operator process reconciling them, a simulated Deployment controller making Pods ready.
@@ -21,8 +18,7 @@ const string Namespace = "bench";
 await using var api = await FakeKubeApiServer.StartAsync(new FakeKubeApiServerOptions { RequestLogLimit = 5_000_000, HistoryLimit = 100_000 });
 var kubeconfig = Path.Combine(Path.GetTempPath(), $"operator-bench-{Guid.NewGuid():N}.yaml");
 await File.WriteAllTextAsync(kubeconfig, api.KubeconfigYaml(Namespace));
-using var http = api.CreateClient();
-await ApplyAsync(http, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/userapis.userapi.example.com", CrdCommand.Render());
+await api.ApplyAsync(CrdCommand.Render());
 
 using var stop = new CancellationTokenSource();
 using var simulatorClient = new KubernetesClient(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
@@ -43,8 +39,7 @@ Console.WriteLine($"Operator benchmark: {count} UserApis, operator {operatorDll}
 var clock = Stopwatch.StartNew();
 var names = Enumerable.Range(0, count).Select(i => $"ua-{i:D4}").ToList();
 await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (name, token) =>
-    await ApplyAsync(http, $"/apis/userapi.example.com/v1alpha1/namespaces/{Namespace}/userapis/{name}",
-        $"apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {{name: {name}, namespace: {Namespace}}}\n"));
+    await api.ApplyAsync($"apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {{name: {name}, namespace: {Namespace}}}\n", cancellationToken: token));
 var created = clock.Elapsed;
 
 var userApis = new GroupVersionResource("userapi.example.com", "v1alpha1", "userapis");
@@ -101,18 +96,6 @@ int Option(string name, int fallback)
 {
     var value = args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
     return value is null ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
-}
-
-static async Task ApplyAsync(HttpClient http, string path, string yaml)
-{
-    var body = YamlJson.ParseDocuments(yaml).Single()!.ToJsonString();
-    using var content = new StringContent(body, Encoding.UTF8);
-    content.Headers.ContentType = new MediaTypeHeaderValue("application/apply-patch+yaml");
-    using var response = await http.PatchAsync($"{path}?fieldManager=kubectl", content);
-    if (!response.IsSuccessStatusCode)
-    {
-        throw new InvalidOperationException($"apply {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-    }
 }
 
 static async Task Copy(StreamReader from, StreamWriter to)

@@ -77,6 +77,30 @@ public sealed class CustomResourceTests : FakeServerTest
     }
 
     [Fact]
+    public async Task ApplyAsync_applies_a_multi_document_stream_like_kubectl()
+    {
+        await Widgets.InstallAsync(Http);
+
+        var applied = await Api.ApplyAsync("""
+            apiVersion: example.com/v1
+            kind: Widget
+            metadata: {name: one}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: two, namespace: team-a}
+            stringData: {a: b}
+            """);
+
+        Assert.Equal(["one", "two"], applied.Select(o => o["metadata"]!["name"].Str()));
+        Assert.Equal("default", applied[0]["metadata"]!["namespace"].Str());
+        Assert.Equal(3, applied[0]["spec"]!["replicas"]!.GetValue<int>());
+        Assert.Contains(applied[1]["metadata"]!["managedFields"]!.AsArray(), f => f!["manager"].Str() == "kubectl" && f["operation"].Str() == "Apply");
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Api.ApplyAsync("apiVersion: example.com/v9\nkind: Gadget\nmetadata: {name: x}\n"));
+        Assert.Contains("example.com/v9 Gadget is not served", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unchanged_invalid_fields_are_ratcheted_on_update()
     {
         await Widgets.InstallAsync(Http);

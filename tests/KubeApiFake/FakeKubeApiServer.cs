@@ -126,6 +126,49 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     /// <summary>An <see cref="HttpClient"/> whose BaseAddress is this server.</summary>
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
 
+    /// <summary>
+    /// Server-side applies every document of <paramref name="yaml"/> over HTTP, as
+    /// <c>kubectl apply --server-side --force-conflicts</c> does: each object's resource is found
+    /// from its <c>apiVersion</c> and <c>kind</c> among the served types (a CRD applied earlier in the
+    /// same stream counts), namespaced objects without a namespace go to <c>default</c>.
+    /// </summary>
+    /// <returns>The stored objects, in document order.</returns>
+    /// <exception cref="InvalidOperationException">A kind is not served, or the server refused a document (its Status message is included).</exception>
+    public async Task<IReadOnlyList<JsonObject>> ApplyAsync(string yaml, string fieldManager = "kubectl", CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        using var http = CreateClient();
+        var applied = new List<JsonObject>();
+        foreach (var document in System.Text.RegularExpressions.Regex.Split(yaml, @"^---[ \t]*$", System.Text.RegularExpressions.RegexOptions.Multiline))
+        {
+            if (YamlToJson.Parse(document) is not JsonObject obj)
+            {
+                continue;
+            }
+
+            var apiVersion = JsonUtil.Str(obj["apiVersion"]);
+            var kind = JsonUtil.Str(obj["kind"]);
+            var type = Store.ResourceTypes.FirstOrDefault(t => t.ApiVersion == apiVersion && t.Kind == kind)
+                ?? throw new InvalidOperationException($"{apiVersion} {kind} is not served by the fake API server.");
+            var name = JsonUtil.Str(obj["metadata"]?["name"]);
+            var ns = type.Namespaced ? JsonUtil.Str(obj["metadata"]?["namespace"]) ?? "default" : null;
+            var prefix = type.Group.Length == 0 ? "/api/v1" : $"/apis/{type.Group}/{type.Version}";
+            var path = $"{prefix}{(ns is null ? "" : $"/namespaces/{ns}")}/{type.Plural}/{name}?fieldManager={Uri.EscapeDataString(fieldManager)}&force=true";
+            using var content = new StringContent(obj.ToJsonString(), System.Text.Encoding.UTF8);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/apply-patch+yaml");
+            using var response = await http.PatchAsync(new Uri(path, UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"apply {kind} {name}: {(int)response.StatusCode} {body}");
+            }
+
+            applied.Add(JsonNode.Parse(body)!.AsObject());
+        }
+
+        return applied;
+    }
+
     /// <summary>A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token <c>fake-token</c>.</summary>
     public string KubeconfigYaml(string @namespace = "default") =>
         string.Create(CultureInfo.InvariantCulture, $"""

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
 using KubeApiFake;
 using Microsoft.Extensions.Hosting;
@@ -8,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using UserApiOperator.Cli;
 using UserApiOperator.Hosting;
 using UserApiOperator.Kubernetes.Client;
-using UserApiOperator.Kubernetes.Serialization;
 using UserApiOperator.Tests.Support;
 
 namespace UserApiOperator.Tests.Live;
@@ -24,14 +21,12 @@ internal sealed class LiveOperator : IAsyncDisposable
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
     private readonly string _kubeconfig = Path.Combine(Path.GetTempPath(), $"live-operator-{Guid.NewGuid():N}.yaml");
-    private readonly HttpClient _http;
     private readonly List<IHost> _replicas = [];
     private IHost? _host;
 
     private LiveOperator(FakeKubeApiServer api)
     {
         Api = api;
-        _http = api.CreateClient();
         File.WriteAllText(_kubeconfig, api.KubeconfigYaml());
     }
 
@@ -106,27 +101,7 @@ internal sealed class LiveOperator : IAsyncDisposable
     }
 
     /// <summary>Server-side applies every document of <paramref name="yaml"/> as kubectl does (field manager kubectl).</summary>
-    public async Task ApplyYamlAsync(string yaml)
-    {
-        foreach (var doc in YamlJson.ParseDocuments(yaml).Select(d => d!.AsObject()))
-        {
-            var apiVersion = (string)doc["apiVersion"]!;
-            var kind = (string)doc["kind"]!;
-            var name = (string)doc["metadata"]!["name"]!;
-            var ns = (string?)doc["metadata"]!["namespace"];
-            var path = kind switch
-            {
-                "CustomResourceDefinition" => $"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
-                "UserApi" => $"/apis/{apiVersion}/namespaces/{ns ?? "default"}/userapis/{name}",
-                "Secret" => $"/api/v1/namespaces/{ns ?? "default"}/secrets/{name}",
-                _ => throw new NotSupportedException(kind),
-            };
-            using var content = new StringContent(doc.ToJsonString(), Encoding.UTF8);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/apply-patch+yaml");
-            using var response = await _http.PatchAsync($"{path}?fieldManager=kubectl&force=true", content);
-            Assert.True(response.IsSuccessStatusCode, $"apply {kind} {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    }
+    public Task ApplyYamlAsync(string yaml) => Api.ApplyAsync(yaml);
 
     public Task ApplySampleAsync() => ApplyYamlAsync(File.ReadAllText(RepositoryPaths.File("config/samples/userapi.yaml")));
 
@@ -168,7 +143,6 @@ internal sealed class LiveOperator : IAsyncDisposable
             replica.Dispose();
         }
 
-        _http.Dispose();
         await Api.DisposeAsync();
         File.Delete(_kubeconfig);
     }

@@ -35,11 +35,8 @@ public sealed class OperatorProcessTests
             });
             var stderr = process.StandardError.ReadToEndAsync();
 
-            using (var http = api.CreateClient())
-            {
-                await KubectlApply(http, CrdCommand.Render());
-                await KubectlApply(http, await File.ReadAllTextAsync(Support.RepositoryPaths.File("config/samples/userapi.yaml")));
-            }
+            await api.ApplyAsync(CrdCommand.Render());
+            await api.ApplyAsync(await File.ReadAllTextAsync(Support.RepositoryPaths.File("config/samples/userapi.yaml")));
 
             await api.WaitForObjectAsync(KnownResources.Ingresses, "default", "userapi-sample", null, TimeSpan.FromSeconds(30));
             await api.WaitForAsync(() => Snapshot(lines).Any(l => l.Contains("Reconciled default/userapi-sample", StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
@@ -91,21 +88,6 @@ public sealed class OperatorProcessTests
         lock (lines)
         {
             return [.. lines];
-        }
-    }
-
-    private static async Task KubectlApply(HttpClient http, string yaml)
-    {
-        foreach (var doc in Kubernetes.Serialization.YamlJson.ParseDocuments(yaml).Select(d => d!.AsObject()))
-        {
-            var name = (string)doc["metadata"]!["name"]!;
-            var path = (string)doc["kind"]! == "CustomResourceDefinition"
-                ? $"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
-                : $"/apis/userapi.example.com/v1alpha1/namespaces/default/userapis/{name}";
-            using var content = new StringContent(doc.ToJsonString());
-            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/apply-patch+yaml");
-            using var response = await http.PatchAsync($"{path}?fieldManager=kubectl", content);
-            response.EnsureSuccessStatusCode();
         }
     }
 }

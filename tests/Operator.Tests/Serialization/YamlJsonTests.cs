@@ -20,10 +20,12 @@ public class YamlJsonTests
             quotedBool: 'true'
             text: nginx
             list: [1, a]
+            on1: yes
+            off1: off
             """).Single()!;
 
         Assert.True(JsonNode.DeepEquals(
-            JsonNode.Parse("""{"int":3306,"negative":-1,"float":1.5,"yes":true,"no":false,"nothing":null,"tilde":null,"quotedInt":"3306","quotedBool":"true","text":"nginx","list":[1,"a"]}"""),
+            JsonNode.Parse("""{"int":3306,"negative":-1,"float":1.5,"yes":true,"no":false,"nothing":null,"tilde":null,"quotedInt":"3306","quotedBool":"true","text":"nginx","list":[1,"a"],"on1":true,"off1":false}"""),
             doc));
     }
 

@@ -10,8 +10,9 @@ namespace UserApiOperator.Kubernetes.Serialization;
 
 /// <summary>
 /// Converts between YAML documents and JSON trees the way <c>kubectl</c> does: YAML is only a
-/// surface syntax for the JSON object model. Plain scalars are resolved with the YAML 1.2 core
-/// schema (null, booleans, integers, floats); quoted scalars are always strings.
+/// surface syntax for the JSON object model. Plain scalars resolve to null, booleans, integers and
+/// floats; like kubectl's YAML reader (sigs.k8s.io/yaml, YAML 1.1) <c>yes</c>/<c>no</c>/<c>on</c>/<c>off</c>
+/// (and <c>y</c>/<c>n</c>) are booleans too. Quoted scalars are always strings.
 /// </summary>
 public static partial class YamlJson
 {
@@ -95,12 +96,12 @@ public static partial class YamlJson
             return null;
         }
 
-        if (text is "true" or "True" or "TRUE")
+        if (text is "true" or "True" or "TRUE" or "y" or "Y" or "yes" or "Yes" or "YES" or "on" or "On" or "ON")
         {
             return JsonValue.Create(true);
         }
 
-        if (text is "false" or "False" or "FALSE")
+        if (text is "false" or "False" or "FALSE" or "n" or "N" or "no" or "No" or "NO" or "off" or "Off" or "OFF")
         {
             return JsonValue.Create(false);
         }
@@ -155,7 +156,7 @@ public static partial class YamlJson
     [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$|^0[xo][0-9a-fA-F]+$")]
     private static partial Regex FloatPattern();
 
-    // YAML 1.1 readers (older tools) take these as booleans: quote them so every reader agrees.
+    // YAML 1.1 readers (kubectl among them) take these as booleans: quote them so every reader agrees.
     [GeneratedRegex(@"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")]
     private static partial Regex YamlOneOneBoolean();
 }

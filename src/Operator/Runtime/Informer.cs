@@ -12,7 +12,8 @@ namespace UserApiOperator.Runtime;
 /// last version seen (BOOKMARK events included). A 410 Expired (the version fell out of the server's
 /// history) leads to a fresh list, whose differences with the cache are reported as events, so no
 /// deletion is missed. Other failures (dropped connections, 5xx) are retried with exponential
-/// backoff (<see cref="InformerOptions.MinRetryDelay"/> doubling to <see cref="InformerOptions.MaxRetryDelay"/>).
+/// backoff (<see cref="InformerOptions.MinRetryDelay"/> doubling to <see cref="InformerOptions.MaxRetryDelay"/>),
+/// reset by any event and by a watch that stayed up for <see cref="InformerOptions.MaxRetryDelay"/>.
 /// Handlers run on the informer's loop and must be quick (enqueue a key, no I/O).
 /// </summary>
 /// <typeparam name="T">Kind of object.</typeparam>
@@ -77,6 +78,7 @@ public sealed partial class Informer<T> : IInformer
     {
         var failures = 0;
         var needList = true;
+        var watchStarted = _options.TimeProvider.GetTimestamp();
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -87,6 +89,7 @@ public sealed partial class Informer<T> : IInformer
                     needList = false;
                 }
 
+                watchStarted = _options.TimeProvider.GetTimestamp();
                 await WatchOnceAsync(() => failures = 0, cancellationToken).ConfigureAwait(false);
                 LogWatchEnded(_logger, Kind, ResourceVersion);
             }
@@ -103,6 +106,12 @@ public sealed partial class Informer<T> : IInformer
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                // A watch that stayed up for a while before it broke starts the backoff afresh.
+                if (_options.TimeProvider.GetElapsedTime(watchStarted) >= _options.MaxRetryDelay)
+                {
+                    failures = 0;
+                }
+
                 failures++;
                 var delay = RetryDelay(failures);
                 LogFailed(_logger, Kind, e.GetType().Name, e.Message, delay.TotalMilliseconds);

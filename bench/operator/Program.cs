@@ -8,9 +8,11 @@ using UserApiOperator.Kubernetes.Client;
 // The operator at scale: N UserApis created against the in-process fake API server, the real
 // operator process reconciling them, a simulated Deployment controller making Pods ready.
 // Prints: time from the first creation to all Ready, API requests per UserApi by verb, writes
-// while idle, and the operator process's peak resident memory.
+// while idle, the operator process's peak resident memory, and its memory across thousands of
+// watch reconnects.
 var count = Option("--count", 1000);
 var idleSeconds = Option("--idle", 60);
+var reconnectRounds = Option("--reconnects", 1000);
 var operatorDll = Path.GetFullPath(args.SkipWhile(a => a != "--operator").Skip(1).FirstOrDefault()
     ?? throw new ArgumentException("--operator PATH/userapi-operator.dll is required"));
 const string Namespace = "bench";
@@ -68,6 +70,24 @@ var idleWrites = api.WriteRequests.Count(r => r.UserAgent?.StartsWith("userapi-o
 var idleReads = api.Requests.Count(r => !r.IsWrite && r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true);
 var (peakRss, rss, cpu) = ProcessFigures(process.Id);
 
+// Watches die (API server timeouts, proxies): end every watch, wait for the operator's five
+// informers to resume, and repeat; memory must stay flat.
+bool IsOperatorWatch(RecordedRequest r) => r.IsWatch && r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true;
+var reconnectClock = Stopwatch.StartNew();
+for (var round = 0; round < reconnectRounds; round++)
+{
+    var watches = api.Requests.Count(IsOperatorWatch);
+    api.EndWatches();
+    await api.WaitForAsync(() => api.Requests.Count(IsOperatorWatch) >= watches + 5, TimeSpan.FromSeconds(30));
+    if (round % 100 == 99)
+    {
+        api.ClearRequests();
+    }
+}
+
+var reconnectTime = reconnectClock.Elapsed;
+var (_, rssAfterReconnects, _) = ProcessFigures(process.Id);
+
 using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
 {
     await term.WaitForExitAsync();
@@ -87,6 +107,7 @@ Console.WriteLine($"""
         by verb and resource          {string.Join(", ", byKind)}
       writes during {idleSeconds} s idle         {idleWrites}   (target 0; reads: {idleReads})
       operator peak RSS               {peakRss / 1024.0 / 1024:0.0} MB   (target < 150 MB; now {rss / 1024.0 / 1024:0.0} MB)
+      watch reconnects                {reconnectRounds * 5} in {reconnectTime.TotalSeconds:0.0} s; RSS {rss / 1024.0 / 1024:0.0} MB before, {rssAfterReconnects / 1024.0 / 1024:0.0} MB after
       operator CPU time               {cpu:0.0} s
       operator exit code              {process.ExitCode}; log: {operatorLog}
     """);

@@ -205,6 +205,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     /// <summary>Aborts every open watch connection (the client sees the stream break, not a clean end).</summary>
     public void DropWatches() => Store.DropWatches();
 
+    /// <summary>Ends every open watch cleanly, as the API server does when a watch's timeout runs out; clients resume from their last resourceVersion.</summary>
+    public void EndWatches() => Store.CompleteWatches();
+
     /// <summary>Forgets all past watch events: a watch from any older resourceVersion gets an in-stream 410 Expired ERROR.</summary>
     public void ExpireHistory() => Store.ExpireHistory();
 

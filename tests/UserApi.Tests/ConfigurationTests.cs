@@ -36,12 +36,20 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public void Connection_string_is_pooled_utf8mb4_and_keeps_the_password_intact()
+    public void Default_pool_size_is_four_per_processor_between_8_and_32()
+    {
+        Assert.Equal(Math.Clamp(4 * Environment.ProcessorCount, 8, 32), new DatabaseOptions().MaxPoolSize);
+        Assert.InRange(DatabaseOptions.DefaultMaxPoolSize, 8, 32);
+    }
+
+    [Fact]
+    public void Connection_string_is_utf8mb4_unpooled_and_keeps_the_password_intact()
     {
         var options = new DatabaseOptions { Host = "h", Port = 3310, User = "u", Password = "p;w'd=\"x", Database = "Main", MaxPoolSize = 9 };
         var parsed = new MySqlConnectionStringBuilder(options.BuildConnectionString());
-        Assert.True(parsed.Pooling);
-        Assert.Equal(9u, parsed.MaximumPoolSize);
+        // The service's ConnectionPool keeps connections open; MySql.Data's pool would ping and
+        // re-select the database on every Open.
+        Assert.False(parsed.Pooling);
         Assert.Equal("utf8mb4", parsed.CharacterSet);
         Assert.Equal("p;w'd=\"x", parsed.Password);
         Assert.Equal(("h", 3310u, "u", "Main"), (parsed.Server, parsed.Port, parsed.UserID, parsed.Database));

@@ -1,14 +1,14 @@
 using System.Data.Common;
 using System.Net.Sockets;
-using Microsoft.Extensions.Options;
 using MySql.Data.MySqlClient;
 
 namespace UserApiService.Data;
 
 /// <summary>
 /// Reads the <c>Users</c> table (columns <c>user_id</c>, <c>username</c>, <c>email</c>) of
-/// <see cref="DatabaseOptions.Database"/>. Every query is parameterised and runs on a pooled
-/// connection inside a <see cref="DatabaseGate"/> slot.
+/// <see cref="DatabaseOptions.Database"/>. Every query is parameterised (the two <c>Users</c> queries are
+/// server-side prepared statements, see <see cref="PooledConnection"/>) and runs inside a
+/// <see cref="DatabaseGate"/> slot on an open connection of the <see cref="ConnectionPool"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,10 +17,12 @@ namespace UserApiService.Data;
 /// </para>
 /// <para>
 /// Failure handling: any driver failure (connection refused, connection reset, timeout, SQL error)
-/// clears the connection pool (<see cref="MySqlConnection.ClearPool"/>) and surfaces as
-/// <see cref="DatabaseUnavailableException"/>. Clearing drops every idle pooled connection, which may
-/// be dead too after a database restart, so one failure never poisons later requests; they open new
-/// connections and succeed as soon as the database is back.
+/// closes the connection it happened on and every idle one (<see cref="ConnectionPool.Clear"/>), which
+/// may be dead too after a database restart, and surfaces as <see cref="DatabaseUnavailableException"/>;
+/// later requests open new connections and succeed as soon as the database is back. One exception: when
+/// a connection taken idle from the pool turns out to be broken (<see cref="IsBrokenConnection"/>), the
+/// query is retried once on a new connection, so a database restart while the service is idle is not
+/// seen by clients. Every query here is a read, so running it again is safe.
 /// </para>
 /// </remarks>
 public sealed partial class UserRepository
@@ -34,18 +36,18 @@ public sealed partial class UserRepository
     /// <summary>Query of <see cref="CheckAsync"/>.</summary>
     internal const string PingSql = "SELECT 1";
 
-    private readonly string _connectionString;
+    private readonly ConnectionPool _connections;
     private readonly DatabaseGate _gate;
     private readonly ILogger<UserRepository> _logger;
 
     /// <summary>Creates the repository.</summary>
-    /// <param name="options">Where the database is; see <see cref="DatabaseOptions"/>.</param>
+    /// <param name="connections">Open connections to the database; see <see cref="ConnectionPool"/>.</param>
     /// <param name="gate">Bounds concurrent database operations.</param>
     /// <param name="logger">Receives one warning per failed database operation.</param>
-    public UserRepository(IOptions<DatabaseOptions> options, DatabaseGate gate, ILogger<UserRepository> logger)
+    public UserRepository(ConnectionPool connections, DatabaseGate gate, ILogger<UserRepository> logger)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        _connectionString = options.Value.BuildConnectionString();
+        ArgumentNullException.ThrowIfNull(connections);
+        _connections = connections;
         _gate = gate;
         _logger = logger;
     }
@@ -58,25 +60,19 @@ public sealed partial class UserRepository
     public async Task<User?> FindAsync(long userId, CancellationToken cancellationToken)
     {
         using var lease = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        using var connection = new MySqlConnection(_connectionString);
-        try
+        return Run("find user", keepConnection: false, connection =>
         {
-            connection.Open();
-            using var command = new MySqlCommand(SelectOneSql, connection);
-            command.Parameters.Add("@id", MySqlDbType.Int64).Value = userId;
+            var command = connection.Prepared(SelectOneSql, ("@id", MySqlDbType.Int64));
+            command.Parameters[0].Value = userId;
             using var reader = command.ExecuteReader();
             return reader.Read() ? ReadUser(reader) : null;
-        }
-        catch (Exception exception) when (IsDatabaseFailure(exception))
-        {
-            throw Fail(exception, connection, "find user");
-        }
+        });
     }
 
     /// <summary>
     /// Runs the query for every user (ordered by <c>user_id</c>) and returns a one-shot stream of its
-    /// rows. The connection is opened and the query executed before this method returns, so a database
-    /// that is down fails here, before any HTTP response has started.
+    /// rows. The query is executed before this method returns, so a database that is down fails here,
+    /// before any HTTP response has started.
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait for a gate slot.</param>
     /// <returns>
@@ -87,25 +83,14 @@ public sealed partial class UserRepository
     public async Task<UserStream> OpenAllAsync(CancellationToken cancellationToken)
     {
         var lease = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        var connection = new MySqlConnection(_connectionString);
-        MySqlCommand? command = null;
         try
         {
-            connection.Open();
-            command = new MySqlCommand(SelectAllSql, connection);
-            var reader = command.ExecuteReader();
-            return new UserStream(this, lease, connection, command, reader);
+            return Run("list users", keepConnection: true, connection =>
+                new UserStream(this, lease, connection, connection.Prepared(SelectAllSql).ExecuteReader()));
         }
-        catch (Exception exception)
+        catch
         {
-            command?.Dispose();
-            connection.Dispose();
             lease.Dispose();
-            if (IsDatabaseFailure(exception))
-            {
-                throw Fail(exception, connection, "list users");
-            }
-
             throw;
         }
     }
@@ -117,17 +102,11 @@ public sealed partial class UserRepository
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
         using var lease = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        using var connection = new MySqlConnection(_connectionString);
-        try
+        _ = Run("check readiness", keepConnection: false, connection =>
         {
-            connection.Open();
-            using var command = new MySqlCommand(PingSql, connection);
-            _ = command.ExecuteScalar();
-        }
-        catch (Exception exception) when (IsDatabaseFailure(exception))
-        {
-            throw Fail(exception, connection, "check readiness");
-        }
+            using var command = new MySqlCommand(PingSql, connection.Connection);
+            return command.ExecuteScalar();
+        });
     }
 
     /// <summary>Maps the current row of <paramref name="reader"/> (columns of <see cref="SelectAllSql"/>).</summary>
@@ -141,33 +120,124 @@ public sealed partial class UserRepository
         exception is DbException or IOException or SocketException or TimeoutException;
 
     /// <summary>
-    /// Logs the failure, clears the connection pool so that no dead pooled connection is handed out
-    /// again, and returns the exception to throw.
+    /// Whether <paramref name="exception"/> means the connection itself is broken (its socket failed,
+    /// e.g. the server restarted), as opposed to an error the server answered with (SQL error, timeout).
+    /// MySql.Data sometimes closes such a connection and sometimes leaves it marked open, wrapping the
+    /// socket error in a <see cref="MySqlException"/>.
     /// </summary>
-    internal DatabaseUnavailableException Fail(Exception exception, MySqlConnection connection, string operation)
+    internal static bool IsBrokenConnection(Exception exception, PooledConnection connection)
     {
-        Log.DatabaseFailed(_logger, operation, exception.GetType().Name, exception.Message);
-        try
+        if (!connection.IsOpen)
         {
-            MySqlConnection.ClearPool(connection);
-        }
-#pragma warning disable CA1031 // Clearing is best effort; the original failure is what matters.
-        catch (Exception clearException)
-#pragma warning restore CA1031
-        {
-            Log.ClearPoolFailed(_logger, clearException.Message);
+            return true;
         }
 
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is IOException or SocketException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Gives the connection of a finished <see cref="UserStream"/> back to the pool, or closes it when
+    /// the stream failed.
+    /// </summary>
+    internal void Release(PooledConnection connection, bool healthy)
+    {
+        if (healthy)
+        {
+            _connections.Return(connection);
+        }
+        else
+        {
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Logs the failure, closes the idle pooled connections so that no dead connection is handed out
+    /// again, and returns the exception to throw. The caller disposes the connection that failed.
+    /// </summary>
+    internal DatabaseUnavailableException Fail(Exception exception, string operation)
+    {
+        Log.DatabaseFailed(_logger, operation, exception.GetType().Name, exception.Message);
+        _connections.Clear();
         return new DatabaseUnavailableException($"Database operation '{operation}' failed: {exception.Message}", exception);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="query"/> on a pooled connection and, unless <paramref name="keepConnection"/>
+    /// (the result then owns the connection), gives the connection back. Retries once on a new connection
+    /// when a reused one turns out to be dead.
+    /// </summary>
+    private T Run<T>(string operation, bool keepConnection, Func<PooledConnection, T> query)
+    {
+        PooledConnection connection;
+        bool reused;
+        try
+        {
+            connection = _connections.Rent(out reused);
+        }
+        catch (Exception exception) when (IsDatabaseFailure(exception))
+        {
+            throw Fail(exception, operation);
+        }
+
+        while (true)
+        {
+            try
+            {
+                var result = query(connection);
+                if (!keepConnection)
+                {
+                    _connections.Return(connection);
+                }
+
+                return result;
+            }
+            catch (Exception exception) when (IsDatabaseFailure(exception))
+            {
+                var dead = IsBrokenConnection(exception, connection);
+                connection.Dispose();
+                if (!(reused && dead))
+                {
+                    throw Fail(exception, operation);
+                }
+
+                // It died while idle in the pool (e.g. the server restarted); the other idle ones too.
+                Log.RetryingOnNewConnection(_logger, operation, exception.GetType().Name, exception.Message);
+                _connections.Clear();
+                reused = false;
+                try
+                {
+                    connection = _connections.OpenNew();
+                }
+                catch (Exception openException) when (IsDatabaseFailure(openException))
+                {
+                    throw Fail(openException, operation);
+                }
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
     }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
-            Message = "Database operation '{Operation}' failed ({ErrorType}: {ErrorMessage}); connection pool cleared")]
+            Message = "Database operation '{Operation}' failed ({ErrorType}: {ErrorMessage}); idle connections closed")]
         public static partial void DatabaseFailed(ILogger logger, string operation, string errorType, string errorMessage);
 
-        [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Clearing the connection pool failed: {ErrorMessage}")]
-        public static partial void ClearPoolFailed(ILogger logger, string errorMessage);
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information,
+            Message = "Database operation '{Operation}' found a dead pooled connection ({ErrorType}: {ErrorMessage}); retrying once on a new connection")]
+        public static partial void RetryingOnNewConnection(ILogger logger, string operation, string errorType, string errorMessage);
     }
 }

@@ -8,32 +8,32 @@ namespace UserApiService.Data;
 /// table holds. Made by <see cref="UserRepository.OpenAllAsync"/>; enumerable once.
 /// </summary>
 /// <remarks>
-/// Holds a <see cref="DatabaseGate"/> slot, a pooled connection, the command and its reader; all are
-/// released when the enumeration ends (completed, failed or abandoned) or when the stream is disposed,
-/// whichever comes first. A failure while reading rows clears the pool and throws
+/// Holds a <see cref="DatabaseGate"/> slot, a connection of the <see cref="ConnectionPool"/> and the
+/// reader of its prepared statement; all are released when the enumeration ends (completed, failed or abandoned) or when
+/// the stream is disposed, whichever comes first. The connection goes back to the pool when its reader
+/// closed cleanly (the driver reads any rows left unread first), and is closed otherwise. A failure
+/// while reading rows closes the idle pooled connections and throws
 /// <see cref="DatabaseUnavailableException"/>; by then the HTTP response has usually started, so the
 /// server aborts the response instead of sending a 503.
 /// </remarks>
 public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
 {
     private readonly UserRepository _repository;
-    private readonly MySqlConnection _connection;
-    private readonly MySqlCommand _command;
+    private readonly PooledConnection _connection;
     private readonly MySqlDataReader _reader;
     private DatabaseGate.Lease? _lease;
     private int _enumerated;
+    private bool _failed;
 
     internal UserStream(
         UserRepository repository,
         DatabaseGate.Lease lease,
-        MySqlConnection connection,
-        MySqlCommand command,
+        PooledConnection connection,
         MySqlDataReader reader)
     {
         _repository = repository;
         _lease = lease;
         _connection = connection;
-        _command = command;
         _reader = reader;
     }
 
@@ -52,7 +52,10 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
         return ReadRowsAsync(cancellationToken);
     }
 
-    /// <summary>Releases the reader, command, connection and gate slot; later calls do nothing.</summary>
+    /// <summary>
+    /// Releases the reader, gives the connection back to the pool (or closes it after a failure) and
+    /// releases the gate slot; later calls do nothing.
+    /// </summary>
     /// <returns>A completed task (the driver closes synchronously).</returns>
     public ValueTask DisposeAsync()
     {
@@ -62,20 +65,20 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
+        var healthy = !_failed;
         try
         {
             _reader.Dispose();
-            _command.Dispose();
-            _connection.Dispose();
         }
 #pragma warning disable CA1031 // A broken connection may throw on close; the slot must still be released.
         catch (Exception)
 #pragma warning restore CA1031
         {
-            MySqlConnection.ClearPool(_connection);
+            healthy = false;
         }
         finally
         {
+            _repository.Release(_connection, healthy);
             lease.Dispose();
         }
 
@@ -101,7 +104,8 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
                 }
                 catch (Exception exception) when (UserRepository.IsDatabaseFailure(exception))
                 {
-                    throw _repository.Fail(exception, _connection, "list users");
+                    _failed = true;
+                    throw _repository.Fail(exception, "list users");
                 }
 
                 yield return user;

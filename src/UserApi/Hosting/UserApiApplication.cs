@@ -68,11 +68,20 @@ public static class UserApiApplication
 
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = ShutdownTimeout);
 
+        // Before the first MySql.Data call: see Utf8EncodingProvider.
+        Utf8EncodingProvider.Register();
+
+        // Read each request straight into a buffer: Kestrel's default first waits for data with a
+        // zero-byte read, which costs one more syscall per request (about 10 % of /users/{id}
+        // throughput in bench/api on 2 cores) to save a 4 KB buffer per idle connection.
+        builder.WebHost.UseSockets(options => options.WaitForDataBeforeAllocatingBuffer = false);
+
         builder.Services.AddOptions<DatabaseOptions>()
             .Bind(builder.Configuration)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
         builder.Services.AddSingleton<DatabaseGate>();
+        builder.Services.AddSingleton<ConnectionPool>();
         builder.Services.AddSingleton<UserRepository>();
 
         builder.Services.ConfigureHttpJsonOptions(options =>

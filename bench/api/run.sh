@@ -182,6 +182,7 @@ start_database() {
         "$MARIADB_SH" start
     fi
     log "loading ${SCRIPT_DIR}/schema.sql (${ROWS} users)"
+    sql <"${REPO_ROOT}/hack/seed.sql" || die "loading hack/seed.sql failed"
     sql <"${SCRIPT_DIR}/schema.sql" || die "loading schema.sql failed"
     local count
     count="$(sql --batch --skip-column-names -e 'SELECT COUNT(*) FROM Main.Users')"

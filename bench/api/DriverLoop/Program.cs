@@ -29,7 +29,8 @@
 // --utf8-provider registers the encoding provider the UserApi registers (src/UserApi/Data/
 // Utf8EncodingProvider.cs; the same few lines are repeated below): MySql.Data then no longer scans the
 // code-page table under a lock for every column of every result. Not "the plain way", so off by
-// default; it gives the stricter baseline the README also reports.
+// default; for checking how much of the driver loop's own variance at 64 threads that lock explains
+// (bench/api/README.md: little; the thrashing is in the blocking socket waits).
 //
 // Output per run: RESULT <queries> <seconds> <queries/s> <p50 ms> <p99 ms> <errors> <cpu> <cpu-pid>,
 // after a human-readable summary on stderr. <cpu> and <cpu-pid> are the CPU time this process and the

@@ -14,9 +14,10 @@ namespace UserApiService.Data;
 /// (<c>MySqlField.SetFieldEncoding</c>). Registered providers are asked before the built-in encodings,
 /// and the code-pages provider does not remember "not mine": for UTF-8 and US-ASCII it scans its
 /// code-page table from an embedded resource stream, under a process-wide lock, on every lookup.
-/// Profiled with <c>perf</c> under bench/api load, that was the largest single cost inside the driver
-/// (bench/api/README.md). Providers are asked in registration order, so <see cref="Register"/> runs
-/// at start-up, before the first MySql.Data call.
+/// Profiled with <c>perf</c> under bench/api load, that was the largest cost in the driver's own code
+/// (about 3 % of the service's CPU, plus lock contention that grows with the number of threads; see
+/// bench/api/README.md). Providers are asked in registration order, so <see cref="Register"/> runs at
+/// start-up, before the first MySql.Data call.
 /// </remarks>
 public sealed class Utf8EncodingProvider : EncodingProvider
 {

@@ -72,7 +72,7 @@ public static class UserApiApplication
         Utf8EncodingProvider.Register();
 
         // Read each request straight into a buffer: Kestrel's default first waits for data with a
-        // zero-byte read, which costs one more syscall per request (about 10 % of /users/{id}
+        // zero-byte read, which costs one more syscall per request (5 to 10 % of /users/{id}
         // throughput in bench/api on 2 cores) to save a 4 KB buffer per idle connection.
         builder.WebHost.UseSockets(options => options.WaitForDataBeforeAllocatingBuffer = false);
 

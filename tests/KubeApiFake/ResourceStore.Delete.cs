@@ -28,27 +28,15 @@ public sealed partial class ResourceStore
     {
         lock (_lock)
         {
-            var items = new JsonArray();
-            foreach (var so in Matching(rt, ns, labels, fields))
+            var deleted = new List<JsonObject>();
+            foreach (var so in Matching(rt, ns, labels, fields).ToList())
             {
                 if (!_objects.ContainsKey(so.Key)) continue;
                 var obj = so.Object;
                 if (!d.DryRun) (obj, _) = DeleteObjectLocked(so, d.Propagation);
-                var item = Output(rt, obj);
-                if (!rt.IsCustomResource)
-                {
-                    item.Remove("kind");
-                    item.Remove("apiVersion");
-                }
-                items.Add(item);
+                deleted.Add(obj);
             }
-            return new JsonObject
-            {
-                ["kind"] = rt.ListKind,
-                ["apiVersion"] = rt.ApiVersion,
-                ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture) },
-                ["items"] = items,
-            };
+            return ListOf(rt, new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture) }, deleted);
         }
     }
 

@@ -279,25 +279,7 @@ public sealed partial class ResourceStore
                 meta["continue"] = EncodeContinue(ContinueKey(items[^1].Key));
                 meta["remainingItemCount"] = remaining;
             }
-            var array = new JsonArray();
-            foreach (var so in items)
-            {
-                var item = Output(rt, so.Object);
-                if (!rt.IsCustomResource)
-                {
-                    // Typed lists of built-in kinds do not repeat kind/apiVersion per item.
-                    item.Remove("kind");
-                    item.Remove("apiVersion");
-                }
-                array.Add(item);
-            }
-            return new JsonObject
-            {
-                ["kind"] = rt.ListKind,
-                ["apiVersion"] = rt.ApiVersion,
-                ["metadata"] = meta,
-                ["items"] = array,
-            };
+            return ListOf(rt, meta, items.Select(so => so.Object));
         }
     }
 
@@ -407,5 +389,28 @@ public sealed partial class ResourceStore
     {
         var n = 10 + _serviceIps++;
         return $"10.96.{n / 250 % 250}.{n % 250 + 1}";
+    }
+
+    /// <summary>A <c>&lt;Kind&gt;List</c> of <paramref name="objects"/> as the API server renders it: typed lists of built-in kinds do not repeat kind/apiVersion per item.</summary>
+    private static JsonObject ListOf(ResourceType rt, JsonObject metadata, IEnumerable<JsonObject> objects)
+    {
+        var array = new JsonArray();
+        foreach (var obj in objects)
+        {
+            var item = Output(rt, obj);
+            if (!rt.IsCustomResource)
+            {
+                item.Remove("kind");
+                item.Remove("apiVersion");
+            }
+            array.Add(item);
+        }
+        return new JsonObject
+        {
+            ["kind"] = rt.ListKind,
+            ["apiVersion"] = rt.ApiVersion,
+            ["metadata"] = metadata,
+            ["items"] = array,
+        };
     }
 }

@@ -167,6 +167,15 @@ install_tools() {
 
 # --- 2. Database ----------------------------------------------------------------------------------
 
+# The request of a case: status, one, all.
+case_label() {
+    case "$1" in
+        status) echo "/status" ;;
+        one) echo "/users/{id}" ;;
+        all) echo "/users" ;;
+    esac
+}
+
 sql() {
     local client
     client="$(command -v mariadb || command -v mysql)" || die "no mariadb client found"
@@ -371,11 +380,7 @@ print_report() {
     printf '%s\n' "-------------------+-------------------------------+-------------------------------+-----------"
     local name c rps p50 p99 qps dp50 dp99 label
     for name in status one all; do
-        case "$name" in
-            status) label="/status" ;;
-            one) label="/users/{id}" ;;
-            all) label="/users" ;;
-        esac
+        label="$(case_label "$name")"
         for c in "${CONNECTIONS[@]}"; do
             read -r rps p50 p99 _ <<<"${RESULT[api-$name-$c]}"
             if [[ "$name" == status ]]; then
@@ -393,11 +398,7 @@ print_report() {
     printf '%-12s %5s | %8s %8s %8s %8s | %8s %8s %8s\n' case conns userapi mariadb wrk other driver mariadb other
     local a d w o dr dd do
     for name in status one all; do
-        case "$name" in
-            status) label="/status" ;;
-            one) label="/users/{id}" ;;
-            all) label="/users" ;;
-        esac
+        label="$(case_label "$name")"
         for c in "${CONNECTIONS[@]}"; do
             read -r a d w o <<<"${CPU[api-$name-$c]}"
             if [[ "$name" == status ]]; then

@@ -31,7 +31,7 @@ public sealed class RenderCommandTests : IDisposable
     [Fact]
     public void Sample_renders_four_objects_in_apply_order_without_owner_references()
     {
-        var (code, output, error) = Render("-f", RepositoryPaths.File("config/samples/userapi.yaml"));
+        var (code, output, error) = Render("-f", Repository.PathOf("config/samples/userapi.yaml"));
 
         Assert.Equal(0, code);
         Assert.Empty(error);
@@ -46,7 +46,7 @@ public sealed class RenderCommandTests : IDisposable
     [Fact]
     public void Each_render_generates_a_fresh_password()
     {
-        string Password() => (string)YamlJson.ParseDocuments(Render("-f", RepositoryPaths.File("config/samples/userapi.yaml")).Out)[0]!["data"]!["MYSQL_PASSWORD"]!;
+        string Password() => (string)YamlJson.ParseDocuments(Render("-f", Repository.PathOf("config/samples/userapi.yaml")).Out)[0]!["data"]!["MYSQL_PASSWORD"]!;
 
         Assert.NotEqual(Password(), Password());
     }
@@ -74,7 +74,7 @@ public sealed class RenderCommandTests : IDisposable
     [Fact]
     public void Rendered_objects_use_the_wire_field_names()
     {
-        var output = Render("-f", RepositoryPaths.File("config/samples/userapi.yaml")).Out;
+        var output = Render("-f", Repository.PathOf("config/samples/userapi.yaml")).Out;
         var deployment = YamlJson.ParseDocuments(output)[1]!;
 
         // Strings that look like numbers stay strings (env values must be strings).

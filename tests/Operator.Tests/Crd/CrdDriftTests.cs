@@ -3,7 +3,6 @@ using UserApiOperator.Cli;
 using UserApiOperator.Entities;
 using UserApiOperator.Kubernetes.Crd;
 using UserApiOperator.Kubernetes.Serialization;
-using UserApiOperator.Tests.Support;
 
 namespace UserApiOperator.Tests.Crd;
 
@@ -16,7 +15,7 @@ public class CrdDriftTests
     [Fact]
     public void Committed_crd_is_what_the_types_generate()
     {
-        var committed = File.ReadAllText(RepositoryPaths.File(CommittedCrd));
+        var committed = File.ReadAllText(Repository.PathOf(CommittedCrd));
 
         Assert.True(
             committed == CrdCommand.Render(),

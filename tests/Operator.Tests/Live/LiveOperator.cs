@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using UserApiOperator.Cli;
 using UserApiOperator.Hosting;
 using UserApiOperator.Kubernetes.Client;
-using UserApiOperator.Tests.Support;
 
 namespace UserApiOperator.Tests.Live;
 
@@ -103,7 +102,7 @@ internal sealed class LiveOperator : IAsyncDisposable
     /// <summary>Server-side applies every document of <paramref name="yaml"/> as kubectl does (field manager kubectl).</summary>
     public Task ApplyYamlAsync(string yaml) => Api.ApplyAsync(yaml);
 
-    public Task ApplySampleAsync() => ApplyYamlAsync(File.ReadAllText(RepositoryPaths.File("config/samples/userapi.yaml")));
+    public Task ApplySampleAsync() => ApplyYamlAsync(File.ReadAllText(Repository.PathOf("config/samples/userapi.yaml")));
 
     public JsonObject? Get(GroupVersionResource resource, string name, string ns = "default") => Api.Store.Get(resource, ns, name);
 

@@ -36,7 +36,7 @@ public sealed class OperatorProcessTests
             var stderr = process.StandardError.ReadToEndAsync();
 
             await api.ApplyAsync(CrdCommand.Render());
-            await api.ApplyAsync(await File.ReadAllTextAsync(Support.RepositoryPaths.File("config/samples/userapi.yaml")));
+            await api.ApplyAsync(await File.ReadAllTextAsync(Repository.PathOf("config/samples/userapi.yaml")));
 
             await api.WaitForObjectAsync(KnownResources.Ingresses, "default", "userapi-sample", null, TimeSpan.FromSeconds(30));
             await api.WaitForAsync(() => Snapshot(lines).Any(l => l.Contains("Reconciled default/userapi-sample", StringComparison.Ordinal)), TimeSpan.FromSeconds(30));

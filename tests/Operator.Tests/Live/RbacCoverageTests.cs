@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using KubeApiFake;
-using UserApiOperator.Deploy.Tests;
 using UserApiOperator.Hosting;
 
 namespace UserApiOperator.Tests.Live;

@@ -9,7 +9,7 @@ internal static class OperatorBinary
     private static string Find()
     {
         var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/<configuration>/net10.0
-        var path = RepositoryPaths.File(Path.Combine("src", "Operator", "bin", configuration, "net10.0", "userapi-operator.dll"));
+        var path = Repository.PathOf(Path.Combine("src", "Operator", "bin", configuration, "net10.0", "userapi-operator.dll"));
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build src/Operator ({configuration}) first: {path} is missing.", path);
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -24,7 +23,7 @@ namespace KubeApiFake;
 /// var response = await http.GetAsync("/api/v1/namespaces/default/secrets/x"); // 404 Status
 /// </code>
 /// </example>
-public sealed class FakeKubeApiServer : IAsyncDisposable
+public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ChangeSignal _signal = new();
@@ -108,13 +107,14 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            Listen(k);
             k.AddServerHeader = false;
             k.Limits.MinResponseDataRate = null;
             k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
+        UseTransportMiddleware(app);
         var handler = new ApiRequestHandler(this, Store, Faults, _log, _shutdown.Token);
         app.Run(handler.HandleAsync);
         _app = app;
@@ -123,8 +123,8 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    /// <summary>An <see cref="HttpClient"/> whose BaseAddress is this server.</summary>
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+    /// <summary>An <see cref="HttpClient"/> whose BaseAddress is this server (over <see cref="CreateHandler"/>: trusts its authority, sends its token).</summary>
+    public HttpClient CreateClient() => new(CreateHandler()) { BaseAddress = BaseAddress };
 
     /// <summary>
     /// Server-side applies every document of <paramref name="yaml"/> over HTTP, as
@@ -169,7 +169,10 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         return applied;
     }
 
-    /// <summary>A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token <c>fake-token</c>.</summary>
+    /// <summary>
+    /// A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, the server's
+    /// <see cref="Token"/>, and with HTTPS the authority as <c>certificate-authority-data</c>.
+    /// </summary>
     public string KubeconfigYaml(string @namespace = "default") =>
         string.Create(CultureInfo.InvariantCulture, $"""
             apiVersion: v1
@@ -177,7 +180,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             clusters:
             - name: fake
               cluster:
-                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}
+                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}{KubeconfigClusterExtra()}
             contexts:
             - name: fake
               context:
@@ -188,7 +191,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             users:
             - name: fake
               user:
-                token: fake-token
+                token: {Token}
 
             """);
 
@@ -262,5 +265,6 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             await _app.DisposeAsync().ConfigureAwait(false);
         }
         _shutdown.Dispose();
+        DisposeTransport();
     }
 }

@@ -1,7 +1,7 @@
 namespace KubeApiFake;
 
 /// <summary>Settings of a <see cref="FakeKubeApiServer"/>.</summary>
-public sealed class FakeKubeApiServerOptions
+public sealed partial class FakeKubeApiServerOptions
 {
     /// <summary>How many past events the watch history retains (a real watch cache holds a window too). Default 1000.</summary>
     public int HistoryLimit { get; set; } = 1000;

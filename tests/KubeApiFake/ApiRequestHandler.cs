@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 namespace KubeApiFake;
 
 /// <summary>Turns HTTP requests into store operations and Kubernetes-shaped responses (the single Kestrel endpoint).</summary>
-internal sealed class ApiRequestHandler(
+internal sealed partial class ApiRequestHandler(
     FakeKubeApiServer server,
     ResourceStore store,
     FaultInjector faults,
@@ -77,6 +77,7 @@ internal sealed class ApiRequestHandler(
                 return;
             }
             var (code, response, warnings) = Dispatch(ctx, route, method, body);
+            response = AsTableIfAsked(ctx, route, method, code, response);
             await WriteJsonAsync(ctx, code, response, warnings).ConfigureAwait(false);
         }
         catch (KubeApiException e) when (!ctx.Response.HasStarted)
@@ -144,6 +145,10 @@ internal sealed class ApiRequestHandler(
         if (rt.Namespaced ? route.Namespace is null && route.Name is not null : route.Namespace is not null)
         {
             throw StatusResponses.ResourceNotFound();
+        }
+        if (route.Subresource == "scale" && route.Name is not null && rt.Scale is { } scale)
+        {
+            return DispatchScale(ctx, rt, scale, route, method, body);
         }
         if (route.Subresource is not null && !(route.Subresource == "status" && rt.HasStatusSubresource))
         {

@@ -41,7 +41,11 @@ public static class KnownResources
         new("", "v1", "services", "Service", true) { ShortNames = ["svc"], Categories = ["all"], HasStatusSubresource = true },
         new("", "v1", "events", "Event", true) { ShortNames = ["ev"] },
         new("", "v1", "configmaps", "ConfigMap", true) { ShortNames = ["cm"] },
-        new("apps", "v1", "deployments", "Deployment", true) { ShortNames = ["deploy"], Categories = ["all"], HasStatusSubresource = true },
+        new("apps", "v1", "deployments", "Deployment", true)
+        {
+            ShortNames = ["deploy"], Categories = ["all"], HasStatusSubresource = true,
+            Scale = new(".spec.replicas", ".status.replicas", ".spec.selector"),
+        },
         new("networking.k8s.io", "v1", "ingresses", "Ingress", true) { ShortNames = ["ing"], HasStatusSubresource = true },
         new("coordination.k8s.io", "v1", "leases", "Lease", true),
         new("events.k8s.io", "v1", "events", "Event", true) { ShortNames = ["ev"] },

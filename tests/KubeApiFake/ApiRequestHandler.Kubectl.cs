@@ -20,6 +20,27 @@ internal sealed partial class ApiRequestHandler
         return Tables.Convert(rt, obj, version, includeObject, server.Options.TimeProvider.GetUtcNow());
     }
 
+    /// <summary>
+    /// For a watch that asked for Tables (<c>kubectl get -w</c>): turns each event's object into a
+    /// one-row Table, as the real server's watch encoder does; BOOKMARK and ERROR events pass
+    /// unchanged. Null when no Table was asked for.
+    /// </summary>
+    private Func<byte[], byte[]>? WatchTableConverter(HttpContext ctx, ResourceType rt)
+    {
+        if (Tables.RequestedVersion(ctx.Request.Headers.Accept.ToString()) is not { } version) return null;
+        var includeObject = ctx.Request.Query["includeObject"].ToString() is { Length: > 0 } io ? io : "Metadata";
+        return line =>
+        {
+            if (JsonNode.Parse(line) is not JsonObject watchEvent || watchEvent["object"] is not JsonObject obj
+                || JsonUtil.Str(watchEvent["type"]) is "BOOKMARK" or "ERROR")
+            {
+                return line;
+            }
+            watchEvent["object"] = Tables.Convert(rt, obj, version, includeObject, server.Options.TimeProvider.GetUtcNow());
+            return [.. JsonUtil.ToUtf8(watchEvent), (byte)'\n'];
+        };
+    }
+
     /// <summary>GET, PUT and PATCH of <c>.../{name}/scale</c>: an autoscaling/v1 Scale over the object's replica paths.</summary>
     private (int Code, JsonNode Body, IReadOnlyList<string>? Warnings) DispatchScale(
         HttpContext ctx, ResourceType rt, ScaleSubresource scale, ApiRoute route, string method, string? body)

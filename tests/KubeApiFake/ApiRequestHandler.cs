@@ -372,6 +372,7 @@ internal sealed partial class ApiRequestHandler(
         var token = linked.Token;
         var body = ctx.Response.Body;
         var interval = server.Options.BookmarkInterval;
+        var asTable = WatchTableConverter(ctx, rt);
         try
         {
             await StartStreamAsync(ctx).ConfigureAwait(false);
@@ -382,7 +383,7 @@ internal sealed partial class ApiRequestHandler(
                 var wrote = false;
                 while (watcher.Reader.TryRead(out var line))
                 {
-                    await body.WriteAsync(line, ctx.RequestAborted).ConfigureAwait(false);
+                    await body.WriteAsync(asTable is null ? line : asTable(line), ctx.RequestAborted).ConfigureAwait(false);
                     wrote = true;
                 }
                 if (wrote) await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);

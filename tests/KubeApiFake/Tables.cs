@@ -83,6 +83,7 @@ internal static class Tables
             }
             rows.Add(row);
         }
+        // A list's resourceVersion/continue, or the one object's resourceVersion (meta.CommonAccessor).
         var metadata = new JsonObject();
         var sourceMeta = listOrObject["metadata"] as JsonObject;
         foreach (var field in new[] { "resourceVersion", "continue", "remainingItemCount" })

@@ -203,6 +203,23 @@ public sealed class TableAndScaleTests : FakeServerTest
     }
 
     [Fact]
+    public async Task A_watch_that_asks_for_tables_gets_one_row_tables()
+    {
+        var gadget = await CreateGadgetAsync("g1", 2);
+        using var tableClient = Api.CreateClient();
+        tableClient.DefaultRequestHeaders.Accept.ParseAdd(TableAccept);
+        await using var watch = await WatchStream.OpenAsync(tableClient, $"{Gadgets}?watch=true&resourceVersion={gadget.Rv()}");
+        await Http.MergePatchAsync($"{Gadgets}/g1", KubeHttp.Parse("""{"spec":{"replicas":4}}"""));
+        var modified = await watch.NextAsync();
+        Assert.Equal("MODIFIED", modified["type"].Str());
+        var table = modified["object"]!.AsObject();
+        Assert.Equal("Table", table["kind"].Str());
+        Assert.Equal(["Name", "Ready", "Desired", "Color", "Age"], Columns(table));
+        Assert.Equal(("g1", 4L), (Cells(table)[0].Str(), Cells(table)[2]!.GetValue<long>()));
+        Assert.Equal("g1", table["rows"]![0]!["object"]!["metadata"]!["name"].Str());
+    }
+
+    [Fact]
     public async Task Include_object_none_and_object()
     {
         await CreateGadgetAsync("g1", 1);

@@ -49,6 +49,18 @@ internal sealed class ApiRequestHandler(
             }
         }
 
+        if (server.AccessControl is { } access)
+        {
+            var refused = access.Admit(ctx, out var user);
+            recorded = recorded with { User = user };
+            if (refused is not null)
+            {
+                await WriteJsonAsync(ctx, refused.Code, refused.ToStatus(), null).ConfigureAwait(false);
+                log.Add(recorded with { StatusCode = refused.Code });
+                return;
+            }
+        }
+
         if (faults.Take(recorded) is { } faultCode)
         {
             var reason = StatusResponses.ReasonFor(faultCode);
@@ -190,6 +202,10 @@ internal sealed class ApiRequestHandler(
             {
                 var o = WriteOptionsFor(ctx);
                 var media = MediaType(ctx) ?? "";
+                if (server.AccessControl is { } access && media == "application/apply-patch+yaml" && store.Get(rt.Gvr, ns, route.Name) is null)
+                {
+                    access.AuthorizeCreateOnPatch(ctx, rt, ns, route.Name, route.Subresource);
+                }
                 var (code, patched) = store.Patch(rt, ns, route.Name, media, body ?? "", o, statusWrite);
                 return (code, patched, o.Warnings);
             }

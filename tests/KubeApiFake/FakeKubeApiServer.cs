@@ -24,7 +24,7 @@ namespace KubeApiFake;
 /// var response = await http.GetAsync("/api/v1/namespaces/default/secrets/x"); // 404 Status
 /// </code>
 /// </example>
-public sealed class FakeKubeApiServer : IAsyncDisposable
+public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ChangeSignal _signal = new();
@@ -39,6 +39,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         Options = options;
         _log = new RequestLog(options.RequestLogLimit, _signal);
         Store = new ResourceStore(options, _signal);
+        AccessControl = options.EnableAuthorization ? new AccessControl(Store) : null;
     }
 
     /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
@@ -123,8 +124,11 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    /// <summary>An <see cref="HttpClient"/> whose BaseAddress is this server.</summary>
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+    /// <summary>
+    /// An <see cref="HttpClient"/> whose BaseAddress is this server; with
+    /// <see cref="FakeKubeApiServerOptions.EnableAuthorization"/> on it sends <see cref="AdminToken"/>.
+    /// </summary>
+    public HttpClient CreateClient() => CreateClient(AccessControl?.Tokens.AdminToken);
 
     /// <summary>
     /// Server-side applies every document of <paramref name="yaml"/> over HTTP, as
@@ -169,8 +173,18 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         return applied;
     }
 
-    /// <summary>A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token <c>fake-token</c>.</summary>
-    public string KubeconfigYaml(string @namespace = "default") =>
+    /// <summary>
+    /// A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token
+    /// <see cref="AdminToken"/> with <see cref="FakeKubeApiServerOptions.EnableAuthorization"/> on,
+    /// otherwise <c>fake-token</c>.
+    /// </summary>
+    public string KubeconfigYaml(string @namespace = "default") => KubeconfigYaml(@namespace, AccessControl?.Tokens.AdminToken ?? "fake-token");
+
+    /// <summary>A kubeconfig (YAML) pointing at this server whose user authenticates with <paramref name="token"/> (e.g. from <see cref="IssueServiceAccountToken"/>).</summary>
+    /// <param name="namespace">The context's namespace.</param>
+    /// <param name="token">The bearer token.</param>
+    /// <returns>The kubeconfig text.</returns>
+    public string KubeconfigYaml(string @namespace, string token) =>
         string.Create(CultureInfo.InvariantCulture, $"""
             apiVersion: v1
             kind: Config
@@ -188,7 +202,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             users:
             - name: fake
               user:
-                token: fake-token
+                token: {token}
 
             """);
 

@@ -27,6 +27,15 @@ public sealed class FakeKubeApiServerOptions
     /// <summary>Most recent requests kept in <see cref="FakeKubeApiServer.Requests"/> (older ones are dropped). Default 10000.</summary>
     public int RequestLogLimit { get; set; } = 10_000;
 
+    /// <summary>
+    /// Authenticate every request by its bearer token and authorise it with RBAC over the stored
+    /// Roles, ClusterRoles and bindings, as kube-apiserver does (401 for a missing or unknown token,
+    /// 403 for a denied request). Seeds the bootstrap <c>cluster-admin</c>, <c>system:discovery</c>
+    /// and <c>system:public-info-viewer</c> ClusterRoles and bindings. Default false: every request
+    /// is allowed and any token works.
+    /// </summary>
+    public bool EnableAuthorization { get; set; }
+
     /// <summary>Extra resource types served from the start.</summary>
     public IEnumerable<ResourceType> AdditionalResources { get; set; } = [];
 }

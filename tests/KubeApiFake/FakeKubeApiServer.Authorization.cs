@@ -58,7 +58,7 @@ public sealed partial class FakeKubeApiServer
     /// <returns>The client.</returns>
     public HttpClient CreateClient(string? token)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress };
+        var client = new HttpClient(CreateHandler(), disposeHandler: true) { BaseAddress = BaseAddress };
         if (token is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return client;
     }

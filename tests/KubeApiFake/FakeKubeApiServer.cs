@@ -40,6 +40,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         _log = new RequestLog(options.RequestLogLimit, _signal);
         Store = new ResourceStore(options, _signal);
         AccessControl = options.EnableAuthorization ? new AccessControl(Store) : null;
+        Certificate = options.UseTls ? SelfSignedCertificate() : null;
     }
 
     /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
@@ -109,7 +110,10 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                if (Certificate is { } certificate) listen.UseHttps(certificate);
+            });
             k.AddServerHeader = false;
             k.Limits.MinResponseDataRate = null;
             k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
@@ -191,7 +195,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             clusters:
             - name: fake
               cluster:
-                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}
+                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}{CertificateAuthorityLine}
             contexts:
             - name: fake
               context:
@@ -276,5 +280,6 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             await _app.DisposeAsync().ConfigureAwait(false);
         }
         _shutdown.Dispose();
+        Certificate?.Dispose();
     }
 }

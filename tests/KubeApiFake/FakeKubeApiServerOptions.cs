@@ -36,6 +36,15 @@ public sealed class FakeKubeApiServerOptions
     /// </summary>
     public bool EnableAuthorization { get; set; }
 
+    /// <summary>
+    /// Serve HTTPS with a self-signed certificate made at start (for <c>127.0.0.1</c> and
+    /// <c>localhost</c>); <see cref="FakeKubeApiServer.KubeconfigYaml(string, string)"/> then carries it as
+    /// <c>certificate-authority-data</c> and <see cref="FakeKubeApiServer.CreateClient()"/> trusts it.
+    /// Needed by clients that send credentials only over TLS (client-go, hence kubectl, reads a
+    /// kubeconfig's user only for an https server). Default false: plain HTTP.
+    /// </summary>
+    public bool UseTls { get; set; }
+
     /// <summary>Extra resource types served from the start.</summary>
     public IEnumerable<ResourceType> AdditionalResources { get; set; } = [];
 }

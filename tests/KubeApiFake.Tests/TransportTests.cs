@@ -6,16 +6,15 @@ using System.Text;
 
 namespace KubeApiFake.Tests;
 
-/// <summary>HTTPS with the generated authority, the bearer-token check and the access log.</summary>
+/// <summary>HTTPS with the generated authority and serving certificate, tokens over it, and the access log.</summary>
 public sealed class TransportTests : FakeServerTest
 {
-    private const string Secret = "s3cret-token";
     private readonly List<string> _accessLog = [];
 
     protected override FakeKubeApiServerOptions CreateOptions() => new()
     {
-        UseHttps = true,
-        BearerToken = Secret,
+        UseTls = true,
+        EnableAuthorization = true,
         AccessLog = line =>
         {
             lock (_accessLog) _accessLog.Add(line);
@@ -39,11 +38,8 @@ public sealed class TransportTests : FakeServerTest
         Assert.Equal(HttpStatusCode.Unauthorized, code);
         Assert.Equal(("Status", "Failure", "Unauthorized", 401), (status["kind"].Str(), status["status"].Str(), status["reason"].Str(), status["code"]!.GetValue<int>()));
 
-        noToken.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Secret + "x");
+        noToken.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Api.AdminToken + "x");
         Assert.Equal(HttpStatusCode.Unauthorized, (await noToken.GetJsonAsync("/version")).Code);
-
-        // Nothing behind the check ran: the store saw no request.
-        Assert.DoesNotContain(Api.Requests, r => r.StatusCode == 401);
     }
 
     [Fact]
@@ -59,7 +55,7 @@ public sealed class TransportTests : FakeServerTest
     {
         var yaml = Api.KubeconfigYaml();
         Assert.Contains($"server: https://127.0.0.1:{Api.BaseAddress.Port}", yaml, StringComparison.Ordinal);
-        Assert.Contains($"token: {Secret}", yaml, StringComparison.Ordinal);
+        Assert.Contains($"token: {Api.AdminToken}", yaml, StringComparison.Ordinal);
         var data = yaml.Split('\n').Single(l => l.TrimStart().StartsWith("certificate-authority-data:", StringComparison.Ordinal)).Split(':')[1].Trim();
         var pem = Encoding.ASCII.GetString(Convert.FromBase64String(data));
         Assert.Equal(Api.CertificateAuthorityPem, pem);
@@ -67,7 +63,7 @@ public sealed class TransportTests : FakeServerTest
     }
 
     [Fact]
-    public async Task The_serving_certificate_names_loopback_and_localhost()
+    public async Task The_serving_certificate_is_signed_by_the_authority_and_names_loopback_and_localhost()
     {
         X509Certificate2? seen = null;
         using var handler = new SocketsHttpHandler();
@@ -85,6 +81,12 @@ public sealed class TransportTests : FakeServerTest
             var san = seen.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
             Assert.Contains(IPAddress.Loopback, san.EnumerateIPAddresses());
             Assert.Contains("localhost", san.EnumerateDnsNames());
+            Assert.Equal(Api.Certificate!.RawData, seen.RawData);
+            using var authority = X509Certificate2.CreateFromPem(Api.CertificateAuthorityPem);
+            Assert.Equal(authority.Subject, seen.Issuer);
+            Assert.NotEqual(authority.Subject, seen.Subject);
+            Assert.True(authority.Extensions.OfType<X509BasicConstraintsExtension>().Single().CertificateAuthority);
+            Assert.False(seen.Extensions.OfType<X509BasicConstraintsExtension>().Single().CertificateAuthority);
         }
     }
 

@@ -38,6 +38,9 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         Options = options;
         _log = new RequestLog(options.RequestLogLimit, _signal);
         Store = new ResourceStore(options, _signal);
+        AccessControl = options.EnableAuthorization ? new AccessControl(Store) : null;
+        // Real time, not options.TimeProvider: clients check validity against their own clock.
+        _tls = options.UseTls ? ServingCertificates.Create(DateTimeOffset.UtcNow) : null;
     }
 
     /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
@@ -123,8 +126,11 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    /// <summary>An <see cref="HttpClient"/> whose BaseAddress is this server (over <see cref="CreateHandler"/>: trusts its authority, sends its token).</summary>
-    public HttpClient CreateClient() => new(CreateHandler()) { BaseAddress = BaseAddress };
+    /// <summary>
+    /// An <see cref="HttpClient"/> whose BaseAddress is this server; with
+    /// <see cref="FakeKubeApiServerOptions.EnableAuthorization"/> on it sends <see cref="AdminToken"/>.
+    /// </summary>
+    public HttpClient CreateClient() => CreateClient(AccessControl?.Tokens.AdminToken);
 
     /// <summary>
     /// Server-side applies every document of <paramref name="yaml"/> over HTTP, as
@@ -170,17 +176,24 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, the server's
-    /// <see cref="Token"/>, and with HTTPS the authority as <c>certificate-authority-data</c>.
+    /// A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token
+    /// <see cref="AdminToken"/> with <see cref="FakeKubeApiServerOptions.EnableAuthorization"/> on,
+    /// otherwise <c>fake-token</c>.
     /// </summary>
-    public string KubeconfigYaml(string @namespace = "default") =>
+    public string KubeconfigYaml(string @namespace = "default") => KubeconfigYaml(@namespace, AccessControl?.Tokens.AdminToken ?? "fake-token");
+
+    /// <summary>A kubeconfig (YAML) pointing at this server whose user authenticates with <paramref name="token"/> (e.g. from <see cref="IssueServiceAccountToken"/>).</summary>
+    /// <param name="namespace">The context's namespace.</param>
+    /// <param name="token">The bearer token.</param>
+    /// <returns>The kubeconfig text.</returns>
+    public string KubeconfigYaml(string @namespace, string token) =>
         string.Create(CultureInfo.InvariantCulture, $"""
             apiVersion: v1
             kind: Config
             clusters:
             - name: fake
               cluster:
-                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}{KubeconfigClusterExtra()}
+                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}{CertificateAuthorityLine}
             contexts:
             - name: fake
               context:
@@ -191,7 +204,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             users:
             - name: fake
               user:
-                token: {Token}
+                token: {token}
 
             """);
 
@@ -265,6 +278,6 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             await _app.DisposeAsync().ConfigureAwait(false);
         }
         _shutdown.Dispose();
-        DisposeTransport();
+        _tls?.Dispose();
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using KubeApiFake;
 
 namespace LocalCluster.ApiServer;
@@ -8,10 +7,12 @@ namespace LocalCluster.ApiServer;
 /// <c>local-cluster apiserver --state-dir DIR [--port N] [--verbose]</c>: serves the Kubernetes API
 /// (the fake API server of tests/KubeApiFake) over HTTPS on 127.0.0.1 until SIGTERM or Ctrl-C (exit
 /// 0), with the kinds a kubelet needs (Pods, Endpoints, EndpointSlices) served besides the
-/// operator's. Every request must carry the bearer token written to <c>DIR/token</c> (a new random
-/// one per start). Once it serves, it writes <c>DIR/kubeconfig</c> (server URL, the generated
-/// authority as <c>certificate-authority-data</c>, the token): the contract hack/local-cluster.sh and
-/// the kubelet rely on is a file that appears only when the server answers.
+/// operator's. Authentication and RBAC are on: every request must carry a known bearer token (401
+/// otherwise); the cluster administrator's token (<c>kubernetes-admin</c> in <c>system:masters</c>,
+/// a new random one per start) is written to <c>DIR/token</c>. Once it serves, it writes
+/// <c>DIR/kubeconfig</c> (server URL, the generated authority as <c>certificate-authority-data</c>,
+/// the admin token): the contract hack/local-cluster.sh and the kubelet rely on is a file that
+/// appears only when the server answers.
 /// </summary>
 internal static class ApiServerCommand
 {
@@ -77,12 +78,11 @@ internal static class ApiServerCommand
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
-        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var options = new FakeKubeApiServerOptions
         {
             AdditionalResources = ClusterResources,
-            UseHttps = true,
-            BearerToken = token,
+            UseTls = true,
+            EnableAuthorization = true,
             Port = settings.Port,
             // Nothing lives long enough here for the request log to matter; keep it small.
             RequestLogLimit = 1000,
@@ -101,7 +101,7 @@ internal static class ApiServerCommand
 
         await using (api)
         {
-            WritePrivate(Path.Combine(settings.StateDir, "token"), token + "\n");
+            WritePrivate(Path.Combine(settings.StateDir, "token"), api.AdminToken + "\n");
             WritePrivate(kubeconfig, api.KubeconfigYaml());
             Console.Error.WriteLine($"apiserver: serving {api.BaseAddress}; kubeconfig {kubeconfig}");
             try

@@ -14,10 +14,10 @@ public sealed class RbacTests
         ("userapi.example.com", "userapis", "list watch"),
         ("userapi.example.com", "userapis/status", "patch"),
         ("", "secrets", "get list watch create patch"),
-        ("", "services", "get list watch patch"),
+        ("", "services", "list watch patch"),
         ("", "events", "create"),
-        ("apps", "deployments", "get list watch patch"),
-        ("networking.k8s.io", "ingresses", "get list watch patch delete"));
+        ("apps", "deployments", "list watch patch"),
+        ("networking.k8s.io", "ingresses", "list watch patch delete"));
 
     /// <summary>The calls of leader election, in the leader-election namespace.</summary>
     public static readonly IReadOnlySet<RbacGrant> LeaderElectionCalls = Grants(

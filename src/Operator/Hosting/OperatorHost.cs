@@ -35,7 +35,7 @@ public static class OperatorHost
 
     /// <summary>Builds the host for <paramref name="options"/> against the cluster of <paramref name="configuration"/>.</summary>
     /// <param name="options">The parsed flags.</param>
-    /// <param name="configuration">Where the API server is and how to authenticate (see <see cref="LoadConfiguration"/>).</param>
+    /// <param name="configuration">Where the API server is and how to authenticate (see <see cref="LoadConfiguration(string?, string?)"/>).</param>
     /// <param name="configureLogging">Additional logging set-up after the console logger (tests add a capturing provider).</param>
     public static IHost Build(OperatorOptions options, KubernetesClientConfiguration configuration, Action<ILoggingBuilder>? configureLogging = null)
     {
@@ -108,14 +108,18 @@ public static class OperatorHost
     /// </summary>
     /// <exception cref="KubeConfigException">The kubeconfig is unusable (no such context, no server, bad credentials).</exception>
     /// <exception cref="FileNotFoundException">A named kubeconfig file does not exist.</exception>
-    public static KubernetesClientConfiguration LoadConfiguration(string? kubeconfig, string? context)
+    public static KubernetesClientConfiguration LoadConfiguration(string? kubeconfig, string? context) =>
+        LoadConfiguration(kubeconfig, context, Environment.GetEnvironmentVariable("KUBECONFIG"));
+
+    /// <summary><see cref="LoadConfiguration(string?, string?)"/> with <c>$KUBECONFIG</c> given (tests).</summary>
+    internal static KubernetesClientConfiguration LoadConfiguration(string? kubeconfig, string? context, string? kubeconfigVariable)
     {
         if (kubeconfig is not null)
         {
             return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig, context);
         }
 
-        var paths = (Environment.GetEnvironmentVariable("KUBECONFIG") ?? "")
+        var paths = (kubeconfigVariable ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (paths.Length == 1)
         {

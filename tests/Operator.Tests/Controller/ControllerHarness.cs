@@ -78,6 +78,7 @@ internal sealed class ControllerHarness : IAsyncDisposable
         var harness = new ControllerHarness(api, client, cache, new ManualTime(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero)));
         harness._informers = cache.RunAsync(harness._stop.Token);
         await cache.WaitForSyncAsync(CancellationToken.None).WaitAsync(Timeout);
+        await api.WaitForAsync(() => api.ActiveWatchCount >= 5, Timeout); // Every informer is watching.
         return harness;
     }
 

@@ -38,6 +38,7 @@ public sealed class InformerTests : IAsyncLifetime
         await _h.SettledAsync();
 
         Assert.Equal(lists, informer.ListCount);
+        Assert.Equal(0, informer.FailureCount); // An empty stream the server ended is not a failure.
         var resumed = _h.Api.Requests.Last(r => r.IsWatch && r.Path.EndsWith("/services", StringComparison.Ordinal));
         Assert.False(string.IsNullOrEmpty(resumed.QueryParameter("resourceVersion")));
         Assert.Equal("true", resumed.QueryParameter("allowWatchBookmarks"));
@@ -45,13 +46,14 @@ public sealed class InformerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_dropped_connection_is_resumed_without_a_list()
+    public async Task A_dropped_connection_is_retried_after_a_backoff_without_a_list()
     {
         var informer = _h.Cache.Get<k8s.Models.V1Deployment>();
         var (lists, watches) = (informer.ListCount, informer.WatchCount);
 
         _h.Api.DropWatches();
         await EventuallyAsync(() => informer.WatchCount > watches);
+        Assert.Equal(1, informer.FailureCount);
         await _h.CreateAsync("alpha");
         await _h.ReconcileAsync();
         await _h.SettledAsync();

@@ -14,7 +14,8 @@ namespace UserApiOperator.Runtime.Watcher;
 /// through KubernetesClient's <c>WatchList*Async</c> enumerators, resuming each new watch from the last
 /// version seen (BOOKMARK events included). A watch ends in one of three ways, each handled:
 /// <list type="bullet">
-/// <item>the server ends the stream (its <c>timeoutSeconds</c>, a proxy): watch again from the last version;</item>
+/// <item>the server ends the stream (its <c>timeoutSeconds</c>, a proxy): watch again from the last version at once.
+/// A stream that ends before its first event does not end the enumeration but throws (see <see cref="RunAsync"/>);</item>
 /// <item>an ERROR event: KubernetesClient does not throw it but passes a <see cref="KubernetesException"/>
 /// carrying the <see cref="V1Status"/> to the watch's error callback and goes on reading until the server
 /// closes the stream (csharp <c>src/KubernetesClient/Watcher.cs</c>, <c>CreateWatchEventEnumerator</c>).
@@ -44,6 +45,7 @@ public sealed partial class Informer<T> : IInformer
     private string _resourceVersion = "";
     private long _watchCount;
     private long _listCount;
+    private long _failureCount;
 
     /// <summary>Creates an informer; call <see cref="RunAsync"/> to start it.</summary>
     /// <param name="kind">Kind of the cached objects, for logs.</param>
@@ -79,6 +81,9 @@ public sealed partial class Informer<T> : IInformer
 
     /// <summary>Number of list calls made so far (the first one and every relist; pages count once).</summary>
     public long ListCount => Interlocked.Read(ref _listCount);
+
+    /// <summary>Number of failed lists and watches so far (each one retried after a backoff delay).</summary>
+    public long FailureCount => Interlocked.Read(ref _failureCount);
 
     /// <summary>Registers a handler for cache changes. Register before <see cref="RunAsync"/>.</summary>
     public void AddHandler(Action<InformerEvent<T>> handler) => _handlers.Add(handler);
@@ -152,6 +157,15 @@ public sealed partial class Informer<T> : IInformer
             {
                 return;
             }
+            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
+            {
+                // KubernetesClient holds a watch's response until the first line arrives
+                // (LineSeparatedHttpContent.SerializeToStreamAsync peeks it); a stream the server ends
+                // before any event, as after an idle timeoutSeconds, surfaces as this exception
+                // (PeekableStreamReader.PeekLineAsync: EndOfStreamException), not as an empty
+                // enumeration. It is a normal end: watch again from the same version, no backoff.
+                LogWatchEnded(_logger, Kind, ResourceVersion);
+            }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone)
             {
                 // A watch or list (continue token) refused with 410 Expired: start over with a list.
@@ -169,6 +183,7 @@ public sealed partial class Informer<T> : IInformer
                 }
 
                 failures++;
+                Interlocked.Increment(ref _failureCount);
                 var delay = RetryDelay(failures);
                 var cause = e is WatchFailedException w ? w.InnerException! : e;
                 LogFailed(_logger, Kind, cause.GetType().Name, cause.Message, delay.TotalMilliseconds);

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using KubeApiFake;
-using UserApiOperator.Kubernetes.Client;
-using UserApiOperator.Kubernetes.Models;
+using k8s;
+using k8s.Autorest;
 
 namespace UserApiOperator.Bench;
 
@@ -10,7 +10,7 @@ namespace UserApiOperator.Bench;
 /// API like a controller does and, for each one whose status does not yet describe its current
 /// generation, marks every desired Pod updated, ready and available.
 /// </summary>
-internal sealed class DeploymentControllerSimulator(IKubernetesClient client, FakeKubeApiServer api)
+internal sealed class DeploymentControllerSimulator(IKubernetes client, FakeKubeApiServer api)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -19,21 +19,28 @@ internal sealed class DeploymentControllerSimulator(IKubernetesClient client, Fa
         {
             try
             {
-                await foreach (var e in client.WatchAsync<V1Deployment>(null, null, resourceVersion, cancellationToken, timeoutSeconds: 300))
+                Exception? error = null;
+                await foreach (var (type, deployment) in client.AppsV1.WatchListDeploymentForAllNamespacesAsync(
+                    resourceVersion: resourceVersion, timeoutSeconds: 300, onError: e => error ??= e, cancellationToken: cancellationToken))
                 {
-                    resourceVersion = e.Object.Metadata.ResourceVersion ?? resourceVersion;
-                    if (e.Type is WatchEventType.Added or WatchEventType.Modified
-                        && (e.Object.Status?.ObservedGeneration != e.Object.Metadata.Generation || e.Object.Status?.ReadyReplicas != e.Object.Spec?.Replicas))
+                    resourceVersion = deployment.Metadata.ResourceVersion ?? resourceVersion;
+                    if (type is WatchEventType.Added or WatchEventType.Modified
+                        && (deployment.Status?.ObservedGeneration != deployment.Metadata.Generation || deployment.Status?.ReadyReplicas != deployment.Spec?.Replicas))
                     {
-                        MarkAvailable(e.Object.Metadata.Namespace!, e.Object.Metadata.Name!);
+                        MarkAvailable(deployment.Metadata.NamespaceProperty, deployment.Metadata.Name);
                     }
+                }
+
+                if (error is KubernetesException { Status.Code: 410 })
+                {
+                    resourceVersion = ""; // Expired: start from now (the benchmark never expires history).
                 }
             }
             catch (OperationCanceledException)
             {
                 return;
             }
-            catch (KubernetesGoneException)
+            catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.Gone)
             {
                 resourceVersion = "";
             }

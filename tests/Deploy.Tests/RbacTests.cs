@@ -17,10 +17,10 @@ public sealed class RbacTests
         ("userapi.example.com", "userapis", "list watch"),
         ("userapi.example.com", "userapis/status", "patch"),
         ("", "secrets", "get list watch create patch"),
-        ("", "services", "get list watch create patch"),
+        ("", "services", "list watch create patch"),
         ("", "events", "create"),
-        ("apps", "deployments", "get list watch create patch"),
-        ("networking.k8s.io", "ingresses", "get list watch create patch delete"));
+        ("apps", "deployments", "list watch create patch"),
+        ("networking.k8s.io", "ingresses", "list watch create patch delete"));
 
     /// <summary>The calls of leader election, in the leader-election namespace.</summary>
     public static readonly IReadOnlySet<RbacGrant> LeaderElectionCalls = Grants(

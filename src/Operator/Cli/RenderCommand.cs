@@ -51,7 +51,7 @@ public static class RenderCommand
         {
             var objects = UserApiManifestReader.ReadFile(file)
                 .SelectMany(userApi => DesiredObjects.For(userApi, PasswordGenerator.Generate()).All())
-                .Select(KubernetesJson.ToNode);
+                .Select(Json.ToNode);
             stdout.Write(YamlJson.ToYaml(objects));
             return 0;
         }

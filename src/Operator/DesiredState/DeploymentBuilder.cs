@@ -1,6 +1,6 @@
 using System.Globalization;
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 
 namespace UserApiOperator.DesiredState;
 
@@ -22,6 +22,8 @@ public static class DeploymentBuilder
     /// </summary>
     public static V1Deployment Build(V1Alpha1UserApi userApi) => new()
     {
+        ApiVersion = "apps/v1",
+        Kind = "Deployment",
         Metadata = OwnerReferences.ChildMetadata(userApi, UserApiNames.Workload(userApi)),
         Spec = new V1DeploymentSpec
         {
@@ -71,7 +73,7 @@ public static class DeploymentBuilder
             Ports = [new V1ContainerPort { Name = "mysql", ContainerPort = database.Port, Protocol = "TCP" }],
             ReadinessProbe = new V1Probe
             {
-                TcpSocket = new V1TcpSocketAction { Port = "mysql" },
+                TcpSocket = new V1TCPSocketAction { Port = "mysql" },
                 InitialDelaySeconds = 5,
                 PeriodSeconds = 10,
             },
@@ -105,7 +107,7 @@ public static class DeploymentBuilder
             Ports = [new V1ContainerPort { Name = "http", ContainerPort = api.Port, Protocol = "TCP" }],
             LivenessProbe = new V1Probe
             {
-                HttpGet = new V1HttpGetAction { Path = "/status", Port = "http" },
+                HttpGet = new V1HTTPGetAction { Path = "/status", Port = "http" },
                 InitialDelaySeconds = 10,
                 PeriodSeconds = 10,
                 TimeoutSeconds = 2,
@@ -113,7 +115,7 @@ public static class DeploymentBuilder
             },
             ReadinessProbe = new V1Probe
             {
-                HttpGet = new V1HttpGetAction { Path = api.ReadinessPath, Port = "http" },
+                HttpGet = new V1HTTPGetAction { Path = api.ReadinessPath, Port = "http" },
                 PeriodSeconds = 5,
                 TimeoutSeconds = 2,
                 FailureThreshold = 3,

@@ -1,7 +1,7 @@
+using k8s;
+using k8s.Models;
 using System.Security.Cryptography;
 using System.Text;
-using UserApiOperator.Kubernetes.Entities;
-using UserApiOperator.Kubernetes.Serialization;
 
 namespace UserApiOperator.DesiredState;
 
@@ -21,10 +21,10 @@ public static class DesiredHash
     /// JSON without the annotation. Returns the same object.
     /// </summary>
     public static T Stamp<T>(T obj)
-        where T : IKubernetesObject
+        where T : IKubernetesObject<V1ObjectMeta>
     {
         obj.Metadata.Annotations?.Remove(Annotation);
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(KubernetesJson.Serialize(obj)));
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(k8s.KubernetesJson.Serialize(obj)));
         obj.Metadata.Annotations ??= new Dictionary<string, string>();
         obj.Metadata.Annotations[Annotation] = Convert.ToHexStringLower(digest)[..16];
         return obj;

@@ -1,6 +1,6 @@
+using k8s;
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Entities;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 
 namespace UserApiOperator.DesiredState;
 
@@ -28,7 +28,7 @@ public sealed record DesiredObjects(V1Secret? Secret, V1Deployment Deployment, V
         IngressBuilder.Build(userApi) is { } ingress ? DesiredHash.Stamp(ingress) : null);
 
     /// <summary>The objects that should exist, in apply order (Secret, Deployment, Service, Ingress).</summary>
-    public IEnumerable<IKubernetesObject> All()
+    public IEnumerable<IKubernetesObject<V1ObjectMeta>> All()
     {
         if (Secret is not null)
         {

@@ -1,5 +1,5 @@
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 
 namespace UserApiOperator.DesiredState;
 
@@ -28,23 +28,25 @@ public static class IngressBuilder
 
         return new V1Ingress
         {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "Ingress",
             Metadata = metadata,
             Spec = new V1IngressSpec
             {
                 IngressClassName = ingress.ClassName,
                 Tls = ingress.TlsSecretName is null
                     ? null
-                    : [new V1IngressTls { Hosts = ingress.Host is null ? null : [ingress.Host], SecretName = ingress.TlsSecretName }],
+                    : [new V1IngressTLS { Hosts = ingress.Host is null ? null : [ingress.Host], SecretName = ingress.TlsSecretName }],
                 Rules =
                 [
                     new V1IngressRule
                     {
                         Host = ingress.Host,
-                        Http = new V1HttpIngressRuleValue
+                        Http = new V1HTTPIngressRuleValue
                         {
                             Paths =
                             [
-                                new V1HttpIngressPath
+                                new V1HTTPIngressPath
                                 {
                                     Path = ingress.Path,
                                     PathType = ingress.PathType.ToString(),

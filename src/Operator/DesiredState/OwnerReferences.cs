@@ -1,5 +1,5 @@
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 
 namespace UserApiOperator.DesiredState;
 
@@ -28,7 +28,7 @@ public static class OwnerReferences
     public static V1ObjectMeta ChildMetadata(V1Alpha1UserApi userApi, string name) => new()
     {
         Name = name,
-        Namespace = userApi.Metadata.Namespace,
+        NamespaceProperty = userApi.Metadata.NamespaceProperty,
         Labels = UserApiLabels.For(userApi),
         OwnerReferences = For(userApi),
     };

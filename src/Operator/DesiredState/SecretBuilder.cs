@@ -1,6 +1,6 @@
 using System.Text;
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 
 namespace UserApiOperator.DesiredState;
 
@@ -16,6 +16,8 @@ public static class SecretBuilder
     /// <param name="password">The password, from <see cref="PasswordGenerator.Generate"/>.</param>
     public static V1Secret Build(V1Alpha1UserApi userApi, string password) => new()
     {
+        ApiVersion = "v1",
+        Kind = "Secret",
         Metadata = OwnerReferences.ChildMetadata(userApi, UserApiNames.GeneratedSecret(userApi)),
         Type = "Opaque",
         Data = new Dictionary<string, byte[]> { [UserApiNames.PasswordKey] = Encoding.UTF8.GetBytes(password) },

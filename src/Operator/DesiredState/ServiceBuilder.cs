@@ -1,5 +1,5 @@
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 
 namespace UserApiOperator.DesiredState;
 
@@ -9,6 +9,8 @@ public static class ServiceBuilder
     /// <summary>Service <c>&lt;name&gt;</c>: ClusterIP, port <c>spec.service.port</c> named http, to the Pods' port named http.</summary>
     public static V1Service Build(V1Alpha1UserApi userApi) => new()
     {
+        ApiVersion = "v1",
+        Kind = "Service",
         Metadata = OwnerReferences.ChildMetadata(userApi, UserApiNames.Workload(userApi)),
         Spec = new V1ServiceSpec
         {

@@ -1,4 +1,4 @@
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 
 namespace UserApiOperator.Entities;
 

@@ -1,65 +1,162 @@
 using System.Text.Json;
+using k8s;
+using k8s.Exceptions;
+using k8s.KubeConfigModels;
+using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
-using UserApiOperator.Controller;
+using UserApiOperator.Controllers;
 using UserApiOperator.DesiredState;
-using UserApiOperator.Kubernetes.Client;
-using UserApiOperator.Observability;
-using UserApiOperator.Runtime;
+using UserApiOperator.Entities;
+using UserApiOperator.Runtime.Builder;
+using UserApiOperator.Runtime.Events;
+using UserApiOperator.Runtime.LeaderElection;
+using UserApiOperator.Runtime.Manager;
+using UserApiOperator.Runtime.Metrics;
+using UserApiOperator.Runtime.Reconciliation;
+using UserApiOperator.Runtime.Watcher;
 
 namespace UserApiOperator.Hosting;
 
 /// <summary>
-/// Builds the operator's host (the composition root): logging in the chosen format, the
-/// Kubernetes client, the Event recorder, the controller and <see cref="OperatorService"/>.
+/// Builds the operator's host (the composition root): logging in the chosen format, KubernetesClient
+/// with the request-metrics handler, the shared informer cache, the UserApi controller and what it
+/// owns, leader election, the manager and the probe and metrics endpoints.
 /// </summary>
 public static class OperatorHost
 {
     /// <summary>Time reconciles in flight get to finish after SIGTERM.</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>Name of the controller in metrics labels.</summary>
+    public const string ControllerName = "userapi";
+
     /// <summary>Builds the host for <paramref name="options"/> against the cluster of <paramref name="configuration"/>.</summary>
     /// <param name="options">The parsed flags.</param>
-    /// <param name="configuration">Where the API server is and how to authenticate.</param>
+    /// <param name="configuration">Where the API server is and how to authenticate (see <see cref="LoadConfiguration(string?, string?)"/>).</param>
     /// <param name="configureLogging">Additional logging set-up after the console logger (tests add a capturing provider).</param>
     public static IHost Build(OperatorOptions options, KubernetesClientConfiguration configuration, Action<ILoggingBuilder>? configureLogging = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging, options);
         configureLogging?.Invoke(builder.Logging);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<OperatorMetrics>();
-        builder.Services.AddSingleton<IKubernetesClient>(s => new KubernetesClient(configuration, s.GetRequiredService<OperatorMetrics>()));
-        builder.Services.AddSingleton<IEventRecorder>(s => new EventRecorder(
-            s.GetRequiredService<IKubernetesClient>(),
+        var services = builder.Services;
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<OperatorMetrics>();
+        services.AddSingleton(s => new RestClientMetricsHandler(s.GetRequiredService<OperatorMetrics>()));
+        services.AddSingleton<IKubernetes>(s => new k8s.Kubernetes(
+            configuration,
+            new UserAgentHandler(UserApiLabels.ManagedBy, typeof(OperatorHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"),
+            s.GetRequiredService<RestClientMetricsHandler>()));
+        services.AddSingleton(s => new InformerCache(s.GetRequiredService<IKubernetes>(), new InformerOptions { Namespace = options.Namespace }, s.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IEventRecorder>(s => new EventRecorder(
+            s.GetRequiredService<IKubernetes>(),
             UserApiLabels.ManagedBy,
             Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName,
             s.GetRequiredService<TimeProvider>(),
             s.GetRequiredService<ILogger<EventRecorder>>()));
-        builder.Services.AddSingleton<UserApiController>();
-        builder.Services.AddSingleton(s => new OperatorService(
-            s.GetRequiredService<IKubernetesClient>(),
-            s.GetRequiredService<UserApiController>(),
-            options,
+        services.AddSingleton<FirstReportTracker>();
+        services.AddSingleton<UserApiController>();
+        services.AddSingleton<IController>(s =>
+            new ControllerBuilder<V1Alpha1UserApi>(s.GetRequiredService<InformerCache>(), s.GetRequiredService<OperatorMetrics>(), s.GetRequiredService<ILoggerFactory>())
+                .For(Transforms.StripManagedFields)
+                // Owned objects: only those labelled as ours. The reconcile reads them from here; the
+                // generated Secret is cached as keys without values.
+                .Owns<V1Secret>(UserApiLabels.ManagedSelector, Transforms.SecretKeysOnly)
+                .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+                .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+                .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+                .Complete(ControllerName, s.GetRequiredService<UserApiController>(), options.Controller));
+        services.AddSingleton(s => options.LeaderElect
+            ? new LeaseElector(
+                s.GetRequiredService<IKubernetes>(),
+                s.GetRequiredService<IEventRecorder>(),
+                LeaderElection(options, configuration),
+                s.GetRequiredService<ILogger<LeaseElector>>())
+            : null!);
+        services.AddSingleton(s => new ControllerManager(
+            s.GetRequiredService<InformerCache>(),
+            s.GetServices<IController>(),
+            options.LeaderElect ? s.GetRequiredService<LeaseElector>() : null,
             s.GetRequiredService<OperatorMetrics>(),
-            options.LeaderElect
-                ? new LeaderElector(
-                    s.GetRequiredService<IKubernetesClient>(),
-                    s.GetRequiredService<IEventRecorder>(),
-                    LeaderElection(options, configuration),
-                    s.GetRequiredService<ILogger<LeaderElector>>())
-                : null,
+            options.LeaderElectionId,
             s.GetRequiredService<IHostApplicationLifetime>(),
-            s.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddSingleton<EndpointsService>();
-        builder.Services.AddHostedService(s => s.GetRequiredService<EndpointsService>());
-        builder.Services.AddHostedService(s => s.GetRequiredService<OperatorService>());
+            s.GetRequiredService<ILogger<ControllerManager>>()));
+        services.AddSingleton(s => new EndpointsService(
+            options.HealthProbeBindAddress,
+            options.MetricsBindAddress,
+            s.GetRequiredService<ControllerManager>(),
+            s.GetRequiredService<OperatorMetrics>(),
+            s.GetRequiredService<ILogger<EndpointsService>>()));
+        services.AddHostedService(s => s.GetRequiredService<EndpointsService>());
+        services.AddHostedService(s => s.GetRequiredService<ControllerManager>());
         return builder.Build();
+    }
+
+    /// <summary>
+    /// Where the API server is and how to authenticate, through KubernetesClient's loaders: the file
+    /// named by <paramref name="kubeconfig"/>, else <c>$KUBECONFIG</c> (a list of files, merged as kubectl
+    /// does: the first file to set a context, cluster or user wins), else <c>~/.kube/config</c>, else the
+    /// in-cluster service account. Every kubeconfig form KubernetesClient supports works, exec
+    /// credential plugins included; <paramref name="context"/> overrides <c>current-context</c>.
+    /// </summary>
+    /// <exception cref="KubeConfigException">The kubeconfig is unusable (no such context, no server, bad credentials).</exception>
+    /// <exception cref="FileNotFoundException">A named kubeconfig file does not exist.</exception>
+    public static KubernetesClientConfiguration LoadConfiguration(string? kubeconfig, string? context) =>
+        LoadConfiguration(kubeconfig, context, Environment.GetEnvironmentVariable("KUBECONFIG"));
+
+    /// <summary><see cref="LoadConfiguration(string?, string?)"/> with <c>$KUBECONFIG</c> given (tests).</summary>
+    internal static KubernetesClientConfiguration LoadConfiguration(string? kubeconfig, string? context, string? kubeconfigVariable)
+    {
+        if (kubeconfig is not null)
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig, context);
+        }
+
+        var paths = (kubeconfigVariable ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (paths.Length == 1)
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(paths[0], context);
+        }
+
+        if (paths.Length > 1)
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(Merge(paths.Where(File.Exists).Select(p => KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(p)))), context);
+        }
+
+        if (File.Exists(KubernetesClientConfiguration.KubeConfigDefaultLocation))
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(KubernetesClientConfiguration.KubeConfigDefaultLocation, context);
+        }
+
+        if (KubernetesClientConfiguration.IsInCluster())
+        {
+            return KubernetesClientConfiguration.InClusterConfig();
+        }
+
+        throw new KubeConfigException($"no kubeconfig (--kubeconfig, $KUBECONFIG, {KubernetesClientConfiguration.KubeConfigDefaultLocation}) and not running in a cluster");
+    }
+
+    /// <summary>kubectl's merge of a <c>$KUBECONFIG</c> list: the first file to name a context, cluster or user, or to set current-context, wins.</summary>
+    private static K8SConfiguration Merge(IEnumerable<K8SConfiguration> configs)
+    {
+        var merged = new K8SConfiguration { Contexts = [], Clusters = [], Users = [] };
+        foreach (var config in configs)
+        {
+            merged.CurrentContext ??= string.IsNullOrEmpty(config.CurrentContext) ? null : config.CurrentContext;
+            merged.Contexts = merged.Contexts.Concat((config.Contexts ?? []).Where(c => merged.Contexts.All(m => m.Name != c.Name))).ToList();
+            merged.Clusters = merged.Clusters.Concat((config.Clusters ?? []).Where(c => merged.Clusters.All(m => m.Name != c.Name))).ToList();
+            merged.Users = merged.Users.Concat((config.Users ?? []).Where(c => merged.Users.All(m => m.Name != c.Name))).ToList();
+        }
+
+        return merged;
     }
 
     /// <summary>
@@ -110,18 +207,18 @@ public static class OperatorHost
         KubernetesClientConfiguration configuration;
         try
         {
-            configuration = KubernetesClientConfiguration.BuildDefaultConfig(options.Kubeconfig, options.Context);
+            configuration = LoadConfiguration(options.Kubeconfig, options.Context);
         }
-        catch (KubeConfigException e)
+        catch (Exception e) when (e is KubeConfigException or IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException or ArgumentException)
         {
-            await stderr.WriteLineAsync($"userapi-operator: {e.Message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"userapi-operator: cannot load the cluster configuration: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 
         using var host = Build(options, configuration);
-        var service = host.Services.GetRequiredService<OperatorService>();
+        var manager = host.Services.GetRequiredService<ControllerManager>();
         await host.RunAsync().ConfigureAwait(false); // Disposes the host's services when it returns.
-        return service.LeadershipLost ? 1 : 0;
+        return manager.LeadershipLost ? 1 : 0;
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, OperatorOptions options)

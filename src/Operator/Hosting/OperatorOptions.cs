@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
-using UserApiOperator.Runtime;
+using UserApiOperator.Runtime.Manager;
+using UserApiOperator.Runtime.Reconciliation;
 
 namespace UserApiOperator.Hosting;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Entities;
 using UserApiOperator.Kubernetes.Serialization;
 using UserApiOperator.Validation;
 
@@ -62,7 +61,7 @@ public static class UserApiManifestReader
 
     private static V1Alpha1UserApi ReadDocument(JsonNode? document, string where)
     {
-        var expected = EntityMetadata.Of<V1Alpha1UserApi>();
+        var expected = (Kind: V1Alpha1UserApi.KindName, GroupVersion: V1Alpha1UserApi.GroupVersion);
         if (document is not JsonObject obj)
         {
             throw new ManifestException($"{where}: expected a {expected.Kind} object, got {(document is JsonArray ? "a list" : "a scalar")}");
@@ -97,7 +96,7 @@ public static class UserApiManifestReader
         PruneNulls(obj);
         try
         {
-            return KubernetesJson.Deserialize<V1Alpha1UserApi>(obj);
+            return Json.Deserialize<V1Alpha1UserApi>(obj);
         }
         catch (JsonException e)
         {

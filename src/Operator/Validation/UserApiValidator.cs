@@ -20,7 +20,7 @@ public static partial class UserApiValidator
     public static IReadOnlyList<FieldError> Validate(V1Alpha1UserApi userApi)
     {
         var errors = new List<FieldError>(ValidateName(userApi.Metadata.Name));
-        errors.AddRange(SchemaValidator.Validate(KubernetesJson.ToNode(userApi.Spec), SpecSchema.Value, "spec"));
+        errors.AddRange(SchemaValidator.Validate(Json.ToNode(userApi.Spec), SpecSchema.Value, "spec"));
         return errors;
     }
 

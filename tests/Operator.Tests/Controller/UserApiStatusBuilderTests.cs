@@ -1,6 +1,6 @@
-using UserApiOperator.Controller;
+using UserApiOperator.Controllers;
 using UserApiOperator.Entities;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 using UserApiOperator.Tests.Support;
 
 namespace UserApiOperator.Tests.Controller;

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using UserApiOperator.Cli;
 using UserApiOperator.Entities;
 using UserApiOperator.Kubernetes.Crd;
-using UserApiOperator.Kubernetes.Serialization;
 
 namespace UserApiOperator.Tests.Crd;
 
@@ -102,7 +101,7 @@ public class CrdDriftTests
     {
         var schema = new SchemaGenerator(null).Generate(typeof(UserApiSpec), withDefaults: false);
 
-        Assert.Empty(SchemaValidator.Validate(KubernetesJson.ToNode(new UserApiSpec()), schema, "spec"));
+        Assert.Empty(SchemaValidator.Validate(UserApiOperator.Kubernetes.Serialization.Json.ToNode(new UserApiSpec()), schema, "spec"));
     }
 
     private static string? Json(JsonNode? node) => node?.ToJsonString();

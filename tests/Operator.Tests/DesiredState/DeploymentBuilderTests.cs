@@ -1,5 +1,5 @@
 using UserApiOperator.DesiredState;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 using UserApiOperator.Tests.Support;
 
 namespace UserApiOperator.Tests.DesiredState;
@@ -22,8 +22,8 @@ public class DeploymentBuilderTests
             new Dictionary<string, string> { ["app.kubernetes.io/name"] = "user-api", ["app.kubernetes.io/instance"] = "alpha" },
             spec.Selector.MatchLabels);
         Assert.Equal("RollingUpdate", spec.Strategy!.Type);
-        Assert.Equal(1, spec.Strategy.RollingUpdate!.MaxSurge!.Value.Number);
-        Assert.Equal(0, spec.Strategy.RollingUpdate.MaxUnavailable!.Value.Number);
+        Assert.Equal("1", spec.Strategy.RollingUpdate!.MaxSurge!.Value);
+        Assert.Equal("0", spec.Strategy.RollingUpdate.MaxUnavailable!.Value);
         // The Pod labels must include the selector, or the API server rejects the Deployment.
         Assert.All(spec.Selector.MatchLabels!, p => Assert.Equal(p.Value, spec.Template.Metadata!.Labels![p.Key]));
         Assert.Equal(["db", "api"], spec.Template.Spec.Containers.Select(c => c.Name));
@@ -46,7 +46,7 @@ public class DeploymentBuilderTests
         Assert.Equal(("alpha-mysql", "MYSQL_PASSWORD"), (root.Name, root.Key));
         var port = Assert.Single(db.Ports!);
         Assert.Equal(("mysql", 3306), (port.Name, port.ContainerPort));
-        Assert.Equal("mysql", db.ReadinessProbe!.TcpSocket!.Port.Text);
+        Assert.Equal("mysql", db.ReadinessProbe!.TcpSocket!.Port.Value);
         Assert.Null(db.Args);
         Assert.Null(db.Resources);
         Assert.Single(db.Env!);
@@ -77,9 +77,9 @@ public class DeploymentBuilderTests
         Assert.Equal(("http", 8000), (port.Name, port.ContainerPort));
         Assert.Equal("http://0.0.0.0:8000", Env(api, "ASPNETCORE_URLS").Value);
         Assert.Equal("/status", api.LivenessProbe!.HttpGet!.Path);
-        Assert.Equal("http", api.LivenessProbe.HttpGet.Port.Text);
+        Assert.Equal("http", api.LivenessProbe.HttpGet.Port.Value);
         Assert.Equal("/ready", api.ReadinessProbe!.HttpGet!.Path);
-        Assert.Equal("http", api.ReadinessProbe.HttpGet.Port.Text);
+        Assert.Equal("http", api.ReadinessProbe.HttpGet.Port.Value);
     }
 
     [Fact]
@@ -103,15 +103,15 @@ public class DeploymentBuilderTests
     public void Api_resources_default_to_the_original_manifests_and_follow_the_spec()
     {
         var defaults = Container(DeploymentBuilder.Build(UserApis.FromSpec()), "api").Resources!;
-        Assert.Equal("50m", defaults.Requests!["cpu"].Value);
-        Assert.Equal("64Mi", defaults.Requests["memory"].Value);
-        Assert.Equal("500m", defaults.Limits!["cpu"].Value);
-        Assert.Equal("256Mi", defaults.Limits["memory"].Value);
+        Assert.Equal("50m", defaults.Requests!["cpu"].ToString());
+        Assert.Equal("64Mi", defaults.Requests["memory"].ToString());
+        Assert.Equal("500m", defaults.Limits!["cpu"].ToString());
+        Assert.Equal("256Mi", defaults.Limits["memory"].ToString());
 
         var custom = Container(DeploymentBuilder.Build(UserApis.FromSpec("api: {resources: {limits: {cpu: 2, memory: 1Gi}}}")), "api").Resources!;
         Assert.Null(custom.Requests);
-        Assert.Equal("2", custom.Limits!["cpu"].Value);
-        Assert.Equal("1Gi", custom.Limits["memory"].Value);
+        Assert.Equal("2", custom.Limits!["cpu"].ToString());
+        Assert.Equal("1Gi", custom.Limits["memory"].ToString());
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public class DeploymentBuilderTests
         Assert.Equal("mysql:8.4", db.Image);
         Assert.Equal(3307, db.Ports!.Single().ContainerPort);
         Assert.Equal(["--port=3307"], db.Args);
-        Assert.Equal("512Mi", db.Resources!.Requests!["memory"].Value);
+        Assert.Equal("512Mi", db.Resources!.Requests!["memory"].ToString());
         // A non-root user is created by the MySQL image from these variables, with the same password.
         Assert.Equal("reader", Env(db, "MYSQL_USER").Value);
         Assert.Equal("Directory", Env(db, "MYSQL_DATABASE").Value);

@@ -1,5 +1,5 @@
 using UserApiOperator.DesiredState;
-using UserApiOperator.Kubernetes.Entities;
+using k8s.Models;
 using UserApiOperator.Tests.Support;
 
 namespace UserApiOperator.Tests.DesiredState;
@@ -22,7 +22,7 @@ public class LabelsAndOwnershipTests
         foreach (var obj in objects)
         {
             Assert.Equal(ExpectedLabels, obj.Metadata.Labels);
-            Assert.Equal("team-a", obj.Metadata.Namespace);
+            Assert.Equal("team-a", obj.Metadata.NamespaceProperty);
             var owner = Assert.Single(obj.Metadata.OwnerReferences!);
             Assert.Equal("userapi.example.com/v1alpha1", owner.ApiVersion);
             Assert.Equal("UserApi", owner.Kind);
@@ -61,7 +61,7 @@ public class LabelsAndOwnershipTests
         Assert.Equal(("apps/v1", "Deployment"), (desired.Deployment.ApiVersion, desired.Deployment.Kind));
         Assert.Equal(("v1", "Service"), (desired.Service.ApiVersion, desired.Service.Kind));
         Assert.Equal(("networking.k8s.io/v1", "Ingress"), (desired.Ingress!.ApiVersion, desired.Ingress.Kind));
-        Assert.Equal("ingresses", EntityMetadata.Of(desired.Ingress.GetType()).PluralName);
+        Assert.Equal("ingresses", System.Reflection.CustomAttributeExtensions.GetCustomAttribute<KubernetesEntityAttribute>(desired.Ingress.GetType())!.PluralName);
     }
 
     [Fact]

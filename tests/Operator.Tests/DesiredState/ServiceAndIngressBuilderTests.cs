@@ -14,7 +14,7 @@ public class ServiceAndIngressBuilderTests
         Assert.Equal(UserApiLabels.Selector(UserApis.FromSpec()), service.Spec.Selector);
         var port = Assert.Single(service.Spec.Ports!);
         Assert.Equal(("http", 80, "TCP"), (port.Name, port.Port, port.Protocol));
-        Assert.Equal("http", port.TargetPort!.Value.Text);
+        Assert.Equal("http", port.TargetPort!.Value);
     }
 
     [Fact]

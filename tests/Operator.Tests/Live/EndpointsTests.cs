@@ -2,6 +2,7 @@ using System.Net;
 using KubeApiFake;
 using Microsoft.Extensions.DependencyInjection;
 using UserApiOperator.Hosting;
+using UserApiOperator.Runtime.Manager;
 
 namespace UserApiOperator.Tests.Live;
 
@@ -34,8 +35,15 @@ public sealed class EndpointsTests
         Assert.Matches(@"controller_runtime_reconcile_total\{controller=""userapi"",result=""requeue_after""\} [1-9]", metrics);
         Assert.Matches(@"controller_runtime_reconcile_time_seconds_count\{controller=""userapi""\} [1-9]", metrics);
         Assert.Contains("workqueue_depth{name=\"userapi\"} ", metrics, StringComparison.Ordinal);
-        Assert.Matches(@"rest_client_requests_total\{code=""200"",method=""GET""\} [1-9]", metrics);
-        Assert.Matches(@"rest_client_requests_total\{code=""201"",method=""POST""\} [1-9]", metrics);
+        Assert.Matches(@"controller_runtime_reconcile_errors_total\{controller=""userapi""\} 0", metrics);
+        Assert.Matches(@"workqueue_adds_total\{name=""userapi""\} [1-9]", metrics);
+        Assert.Matches(@"workqueue_retries_total\{name=""userapi""\} 0", metrics);
+        Assert.Matches(@"workqueue_queue_duration_seconds_count\{name=""userapi""\} [1-9]", metrics);
+        Assert.Matches(@"workqueue_work_duration_seconds_count\{name=""userapi""\} [1-9]", metrics);
+        var host = live.Api.BaseAddress.Authority;
+        Assert.Matches($@"rest_client_requests_total\{{code=""200"",method=""GET"",host=""{host}""\}} [1-9]", metrics);
+        Assert.Matches($@"rest_client_requests_total\{{code=""201"",method=""POST"",host=""{host}""\}} [1-9]", metrics);
+        Assert.Matches($@"rest_client_requests_total\{{code=""200"",method=""PATCH"",host=""{host}""\}} [1-9]", metrics);
         Assert.Contains("# TYPE controller_runtime_reconcile_time_seconds histogram", metrics, StringComparison.Ordinal);
         Assert.Contains("process_resident_memory_bytes ", metrics, StringComparison.Ordinal);
         Assert.Equal((HttpStatusCode.NotFound, ""), await GetAsync(endpoints.MetricsPort.Value, "/healthz"));

@@ -4,8 +4,10 @@ using KubeApiFake;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using UserApiOperator.Hosting;
-using UserApiOperator.Kubernetes.Client;
-using UserApiOperator.Runtime;
+using k8s;
+using UserApiOperator.Runtime.Events;
+using UserApiOperator.Runtime.Manager;
+using UserApiOperator.Runtime.LeaderElection;
 
 namespace UserApiOperator.Tests.Live;
 
@@ -24,14 +26,14 @@ public sealed class LeaderElectionTests
         RetryPeriod = TimeSpan.FromMilliseconds(200),
     };
 
-    private static LeaderElector Elector(LiveOperator live, string identity)
+    private static LeaseElector Elector(LiveOperator live, string identity)
     {
-        var client = new KubernetesClient(KubernetesClientConfiguration.BuildDefaultConfig(live.KubeconfigPath));
-        return new LeaderElector(client, new EventRecorder(client, "userapi-operator", identity, TimeProvider.System, NullLogger<EventRecorder>.Instance), Fast(identity), NullLogger<LeaderElector>.Instance);
+        var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(live.KubeconfigPath));
+        return new LeaseElector(client, new EventRecorder(client, "userapi-operator", identity, TimeProvider.System, NullLogger<EventRecorder>.Instance), Fast(identity), NullLogger<LeaseElector>.Instance);
     }
 
     /// <summary>Runs a candidate whose leading work marks itself in <paramref name="leaders"/> until cancelled.</summary>
-    private static (Task<bool> Run, CancellationTokenSource Stop, TaskCompletionSource Leading, TaskCompletionSource Stopped) Candidate(LeaderElector elector, ConcurrentLeaders leaders)
+    private static (Task<bool> Run, CancellationTokenSource Stop, TaskCompletionSource Leading, TaskCompletionSource Stopped) Candidate(LeaseElector elector, ConcurrentLeaders leaders)
     {
         var stop = new CancellationTokenSource();
         var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -160,7 +162,7 @@ public sealed class LeaderElectionTests
         Assert.True(Started(leader.Logs));
         Assert.False(Started(standby.Logs));
         Assert.DoesNotContain(standby.Logs, l => l.Message.StartsWith("Reconciled", StringComparison.Ordinal));
-        Assert.True(standby.Host.Services.GetRequiredService<OperatorService>().Runtime.HasSynced, "the standby keeps a warm cache");
+        Assert.True(standby.Host.Services.GetRequiredService<ControllerManager>().HasSynced, "the standby keeps a warm cache");
 
         await leader.Host.StopAsync();
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: userapi-sample, namespace: default}\nspec: {replicas: 2}\n");

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using UserApiOperator.Cli;
 using UserApiOperator.Hosting;
-using UserApiOperator.Kubernetes.Client;
+using k8s;
 
 namespace UserApiOperator.Tests.Live;
 
@@ -59,7 +59,7 @@ internal sealed class LiveOperator : IAsyncDisposable
             HealthProbeBindAddress = options.HealthProbeBindAddress == new OperatorOptions().HealthProbeBindAddress ? "127.0.0.1:0" : options.HealthProbeBindAddress,
             MetricsBindAddress = options.MetricsBindAddress == new OperatorOptions().MetricsBindAddress ? "127.0.0.1:0" : options.MetricsBindAddress,
         };
-        var configuration = KubernetesClientConfiguration.BuildDefaultConfig(_kubeconfig);
+        var configuration = KubernetesClientConfiguration.BuildConfigFromConfigFile(_kubeconfig);
         _host = OperatorHost.Build(Options, configuration, logging =>
         {
             logging.ClearProviders();
@@ -75,7 +75,7 @@ internal sealed class LiveOperator : IAsyncDisposable
         var logs = new ConcurrentQueue<(LogLevel, string, string)>();
         var host = OperatorHost.Build(
             options with { Kubeconfig = _kubeconfig, HealthProbeBindAddress = "127.0.0.1:0", MetricsBindAddress = "127.0.0.1:0" },
-            KubernetesClientConfiguration.BuildDefaultConfig(_kubeconfig),
+            KubernetesClientConfiguration.BuildConfigFromConfigFile(_kubeconfig),
             logging =>
             {
                 logging.ClearProviders();

@@ -1,4 +1,4 @@
-using UserApiOperator.Runtime;
+using UserApiOperator.Runtime.Queue;
 
 namespace UserApiOperator.Tests.Runtime;
 

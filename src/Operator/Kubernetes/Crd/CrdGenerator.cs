@@ -1,5 +1,7 @@
 using System.Reflection;
 using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
 using UserApiOperator.Kubernetes.Entities;
 
 namespace UserApiOperator.Kubernetes.Crd;
@@ -16,12 +18,13 @@ public static class CrdGenerator
     /// <summary>The CRD of <typeparamref name="TEntity"/> as a JSON tree, ready to serialise as YAML or apply.</summary>
     /// <exception cref="InvalidOperationException">The type lacks a <see cref="KubernetesEntityAttribute"/>.</exception>
     public static JsonObject Generate<TEntity, TSpec, TStatus>()
-        where TEntity : CustomKubernetesEntity<TSpec, TStatus>
+        where TEntity : IKubernetesObject<V1ObjectMeta>, ISpec<TSpec>, IStatus<TStatus?>
         where TSpec : new()
         where TStatus : class
     {
         var type = typeof(TEntity);
-        var entity = EntityMetadata.Of(type);
+        var entity = type.GetCustomAttribute<KubernetesEntityAttribute>()
+            ?? throw new InvalidOperationException($"{type.FullName} has no [KubernetesEntity] attribute.");
         var docs = XmlDocumentation.For(type.Assembly);
         var schemas = new SchemaGenerator(docs);
 
@@ -78,7 +81,7 @@ public static class CrdGenerator
             {
                 ["group"] = entity.Group,
                 ["names"] = names,
-                ["scope"] = entity.Namespaced ? "Namespaced" : "Cluster",
+                ["scope"] = "Namespaced", // k8s.Models' attribute has no scope; every entity here is namespaced.
                 ["versions"] = new JsonArray(version),
             },
         };

@@ -4,7 +4,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using UserApiOperator.Kubernetes.Models;
+using k8s.Models;
 using UserApiOperator.Kubernetes.Serialization;
 
 namespace UserApiOperator.Kubernetes.Crd;
@@ -25,6 +25,9 @@ namespace UserApiOperator.Kubernetes.Crd;
 /// <param name="docs">Where descriptions come from; null leaves them out (enough for validation).</param>
 public sealed class SchemaGenerator(XmlDocumentation? docs)
 {
+    /// <summary>Regular expression of a valid resource quantity (the pattern the API server's schema uses for <see cref="ResourceQuantity"/>).</summary>
+    public const string ResourceQuantityPattern = @"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+
     /// <summary>Schema of <paramref name="type"/>.</summary>
     /// <param name="type">A class, enum, primitive, dictionary or list type.</param>
     /// <param name="withDefaults">Emit <c>default</c> values from property initialisers.</param>
@@ -50,7 +53,12 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
             return new JsonObject { ["type"] = "integer", ["format"] = type == typeof(int) ? "int32" : "int64" };
         }
 
-        if (type == typeof(DateTimeOffset))
+        if (type == typeof(V1Condition))
+        {
+            return ConditionSchema();
+        }
+
+        if (type == typeof(DateTimeOffset) || type == typeof(DateTime))
         {
             return new JsonObject { ["type"] = "string", ["format"] = "date-time" };
         }
@@ -64,7 +72,7 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
             };
             if (type == typeof(ResourceQuantity))
             {
-                schema["pattern"] = ResourceQuantity.Pattern;
+                schema["pattern"] = ResourceQuantityPattern;
             }
 
             return schema;
@@ -151,6 +159,40 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
         return result;
     }
 
+    /// <summary>
+    /// The schema of apimachinery's <c>metav1.Condition</c> (k8s.Models' <see cref="V1Condition"/>, whose
+    /// documentation is not in this assembly): the fields in the order of the Kubernetes API conventions,
+    /// with the required ones as the API server's own schema has them.
+    /// </summary>
+    private static JsonObject ConditionSchema()
+    {
+        static JsonObject Field(string description, string type, string? format = null)
+        {
+            var field = new JsonObject { ["description"] = description, ["type"] = type };
+            if (format is not null)
+            {
+                field["format"] = format;
+            }
+
+            return field;
+        }
+
+        return new JsonObject
+        {
+            ["type"] = "object",
+            ["properties"] = new JsonObject
+            {
+                ["type"] = Field("Condition type in CamelCase, for example Ready.", "string"),
+                ["status"] = Field("True, False or Unknown.", "string"),
+                ["observedGeneration"] = Field("The metadata.generation the condition was set from.", "integer", "int64"),
+                ["lastTransitionTime"] = Field("When Status last changed (RFC 3339, UTC, second precision).", "string", "date-time"),
+                ["reason"] = Field("Machine-readable CamelCase reason for the last transition.", "string"),
+                ["message"] = Field("Human-readable detail; may be empty.", "string"),
+            },
+            ["required"] = new JsonArray("type", "status", "lastTransitionTime", "reason", "message"),
+        };
+    }
+
     private static void ApplyValidation(PropertyInfo property, JsonObject schema)
     {
         if (property.GetCustomAttribute<RangeAttribute>() is { } range)
@@ -183,12 +225,12 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
             return null;
         }
 
-        var serialized = JsonSerializer.SerializeToNode(value, property.PropertyType, KubernetesJson.Options);
+        var serialized = Json.ToNode(value);
         var type = property.PropertyType;
         if (type.IsClass && type != typeof(string) && DictionaryValueType(type) is null && ListItemType(type) is null
             && type.GetConstructor(Type.EmptyTypes) is not null)
         {
-            var fresh = JsonSerializer.SerializeToNode(Activator.CreateInstance(type), type, KubernetesJson.Options);
+            var fresh = Json.ToNode(Activator.CreateInstance(type)!);
             if (JsonNode.DeepEquals(serialized, fresh))
             {
                 return new JsonObject();

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using UserApiOperator.Kubernetes.Models;
 
 namespace UserApiOperator.Kubernetes.Crd;
 
@@ -158,7 +157,7 @@ public static class SchemaValidator
 
         if (schema["pattern"] is { } pattern && !Regex.IsMatch(text, pattern.GetValue<string>(), RegexOptions.None, TimeSpan.FromSeconds(1)))
         {
-            errors.Add(new(path, pattern.GetValue<string>() == ResourceQuantity.Pattern
+            errors.Add(new(path, pattern.GetValue<string>() == SchemaGenerator.ResourceQuantityPattern
                 ? $"\"{text}\" is not a resource quantity (for example 500m, 1, 64Mi, 1Gi)"
                 : $"\"{text}\" does not match the pattern {pattern}"));
         }

@@ -1,0 +1,355 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using UserApiOperator.DesiredState;
+using UserApiOperator.Entities;
+using UserApiOperator.Kubernetes.Serialization;
+using UserApiOperator.Runtime.Events;
+using UserApiOperator.Runtime.Reconciliation;
+using UserApiOperator.Runtime.Watcher;
+using UserApiOperator.Validation;
+
+namespace UserApiOperator.Controllers;
+
+/// <summary>
+/// Reconciles a UserApi (DESIGN.md sections 2 and 3): validates the spec, makes the password Secret
+/// once, server-side applies the Deployment, Service and Ingress where the live objects differ from
+/// the desired ones (deleting the Ingress when disabled), then writes the status when it changed and
+/// records an Event when something changed. Level-based and idempotent: a reconcile that finds
+/// everything in place sends no request at all, because it reads the owned objects from the
+/// informers' caches (as controller-runtime's client does) and every write's answer goes back into
+/// them. Desired objects come from the pure builders in <see cref="DesiredObjects"/>, the status from
+/// <see cref="UserApiStatusBuilder"/>; this class only orchestrates.
+/// </summary>
+/// <param name="client">API access for writes (and the GET of a referenced Secret, which is not cached).</param>
+/// <param name="cache">The shared informer cache of UserApis, Secrets, Deployments, Services and Ingresses.</param>
+/// <param name="events">Event recorder (de-duplicates repeats).</param>
+/// <param name="firstReports">Which new Deployments the status waits for.</param>
+/// <param name="timeProvider">Clock of condition transitions.</param>
+/// <param name="logger">One Information line per reconcile that changed something; Debug otherwise.</param>
+public sealed partial class UserApiController(
+    IKubernetes client,
+    InformerCache cache,
+    IEventRecorder events,
+    FirstReportTracker firstReports,
+    TimeProvider timeProvider,
+    ILogger<UserApiController> logger)
+    : IEntityController<V1Alpha1UserApi>
+{
+    /// <summary>Field manager of every write: <c>userapi-operator</c>.</summary>
+    public const string FieldManager = UserApiLabels.ManagedBy;
+
+    /// <summary>How soon a UserApi whose referenced Secret is missing is looked at again (that Secret is not watched).</summary>
+    public static readonly TimeSpan MissingSecretRecheck = TimeSpan.FromSeconds(30);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A failure is recorded as a Warning Event <c>ReconcileFailed</c> (the recorder drops repeats of
+    /// the same message) and rethrown, so that the runtime retries with backoff.
+    /// </remarks>
+    public async Task<ReconcileResult> ReconcileAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        try
+        {
+            return await ReconcileCoreAsync(entity, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await events.RecordAsync(entity, EventTypes.Warning, "ReconcileFailed", $"{e.GetType().Name}: {ApiErrors.Message(e)}", cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task DeletedAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        events.Forget(entity);
+        firstReports.Forget(ObjectKey.Of(entity));
+        LogDeleted(logger, ObjectKey.Of(entity));
+        return Task.CompletedTask;
+    }
+
+    private async Task<ReconcileResult> ReconcileCoreAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var key = ObjectKey.Of(entity);
+        var report = new ReconcileReport();
+        Problem? problem = null;
+        V1Deployment? deployment;
+        V1Ingress? ingress = null;
+
+        var errors = UserApiValidator.Validate(entity);
+        if (errors.Count > 0)
+        {
+            problem = new Problem(Problem.InvalidSpec, string.Join("; ", errors));
+            deployment = Cached<V1Deployment>(entity, UserApiNames.Workload(entity));
+        }
+        else
+        {
+            var desired = DesiredObjects.For(entity, PasswordGenerator.Generate());
+            (report[Child.Secret], problem) = await EnsureSecretAsync(entity, desired.Secret, cancellationToken).ConfigureAwait(false);
+
+            Problem? conflict;
+            (report[Child.Deployment], deployment, conflict) = await ApplyAsync(entity, desired.Deployment, cancellationToken).ConfigureAwait(false);
+            problem ??= conflict;
+            (report[Child.Service], _, conflict) = await ApplyAsync(entity, desired.Service, cancellationToken).ConfigureAwait(false);
+            problem ??= conflict;
+            if (desired.Ingress is not null)
+            {
+                (report[Child.Ingress], ingress, conflict) = await ApplyAsync(entity, desired.Ingress, cancellationToken).ConfigureAwait(false);
+                problem ??= conflict;
+            }
+            else
+            {
+                report[Child.Ingress] = await DeleteIngressAsync(entity, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (report[Child.Deployment] == ChildOutcome.Created)
+        {
+            firstReports.DeploymentCreated(key);
+        }
+
+        var previousDegraded = Conditions.Find(entity.Status?.Conditions, Conditions.Degraded);
+        var status = UserApiStatusBuilder.Build(entity, deployment, ingress, problem, timeProvider.GetUtcNow());
+        var waitFor = firstReports.Remaining(key, deployment, problem is not null);
+        var statusChanged = false;
+        try
+        {
+            if (waitFor is null)
+            {
+                statusChanged = await WriteStatusIfChangedAsync(entity, status, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.UnprocessableEntity)
+        {
+            // The API server validates the whole object on a status write; before validation
+            // ratcheting (Kubernetes 1.30) an invalid spec makes every status write fail. Retrying
+            // cannot help until the spec changes, so report it through an Event instead.
+            var reason = ApiErrors.Message(e);
+            LogStatusRejected(logger, key, reason);
+            status = UserApiStatusBuilder.Build(entity, deployment, ingress, new Problem(Problem.InvalidSpec, reason), timeProvider.GetUtcNow());
+            previousDegraded = null;
+        }
+
+        await RecordEventsAsync(entity, report, status, previousDegraded, cancellationToken).ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var summary = ReconcileSummary.ForLog(report, status, entity.Spec.Replicas);
+        if (statusChanged || report.AnyChanged)
+        {
+            LogReconciled(logger, key, summary, elapsed);
+        }
+        else
+        {
+            LogUnchanged(logger, key, summary, elapsed);
+        }
+
+        return problem?.Reason == Problem.SecretNotFound ? ReconcileResult.After(MissingSecretRecheck)
+            : waitFor is { } wait ? ReconcileResult.After(wait)
+            : ReconcileResult.Done;
+    }
+
+    private T? Cached<T>(V1Alpha1UserApi entity, string name)
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
+        cache.Get<T>().Get(entity.Metadata.NamespaceProperty, name);
+
+    /// <summary>
+    /// The generated Secret is created once and never replaced: the MySQL data is initialised with
+    /// its password. Whether it exists comes from the cache (keys only, no values); a referenced
+    /// Secret is not labelled as ours, so it is read with a GET and must hold the key.
+    /// </summary>
+    private async Task<(ChildOutcome, Problem?)> EnsureSecretAsync(V1Alpha1UserApi entity, V1Secret? desired, CancellationToken cancellationToken)
+    {
+        var ns = entity.Metadata.NamespaceProperty;
+        if (desired is null)
+        {
+            var (secretName, secretKey) = UserApiNames.PasswordSource(entity);
+            var referenced = await ReadSecretAsync(secretName, ns, cancellationToken).ConfigureAwait(false);
+            return referenced is null
+                ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} not found"))
+                : referenced.Data?.ContainsKey(secretKey) != true
+                    ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} has no key \"{secretKey}\""))
+                    : (ChildOutcome.Absent, null);
+        }
+
+        var secrets = cache.Get<V1Secret>();
+        var existing = secrets.Get(ns, desired.Metadata.Name);
+        if (existing is null)
+        {
+            try
+            {
+                secrets.Remember(await client.CoreV1.CreateNamespacedSecretAsync(desired, ns, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false));
+                return (ChildOutcome.Created, null);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
+            {
+                return (ChildOutcome.Unchanged, null); // Made meanwhile (the cache is behind); its password stands.
+            }
+        }
+
+        if (OwnedBySomeoneElse(entity, existing) is { } conflict)
+        {
+            return (ChildOutcome.Blocked, conflict);
+        }
+
+        if (existing.Data?.ContainsKey(UserApiNames.PasswordKey) != true)
+        {
+            // Someone removed the key: there is no password to keep, so add one.
+            var patch = new V1Patch(
+                new JsonObject { ["data"] = new JsonObject { [UserApiNames.PasswordKey] = Convert.ToBase64String(desired.Data[UserApiNames.PasswordKey]) } }.ToJsonString(),
+                V1Patch.PatchType.MergePatch);
+            secrets.Remember(await client.CoreV1.PatchNamespacedSecretAsync(patch, existing.Metadata.Name, ns, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false));
+            return (ChildOutcome.Updated, null);
+        }
+
+        return (ChildOutcome.Unchanged, null);
+    }
+
+    private async Task<V1Secret?> ReadSecretAsync(string name, string ns, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Server-side apply (<c>PATCH</c>, <c>application/apply-patch+yaml</c>, field manager
+    /// <c>userapi-operator</c>, <c>force=true</c>) of <paramref name="desired"/>, unless the cached live
+    /// object already carries every desired field (<see cref="DesiredStateComparer"/>).
+    /// </summary>
+    private async Task<(ChildOutcome Outcome, T? Live, Problem? Conflict)> ApplyAsync<T>(V1Alpha1UserApi entity, T desired, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var informer = cache.Get<T>();
+        var live = informer.Get(desired.Metadata.NamespaceProperty, desired.Metadata.Name);
+        if (live is not null && OwnedBySomeoneElse(entity, live) is { } conflict)
+        {
+            return (ChildOutcome.Blocked, live, conflict);
+        }
+
+        if (live is not null && DesiredStateComparer.IsSatisfiedBy(Json.ToNode(desired), Json.ToNode(live)))
+        {
+            return (ChildOutcome.Unchanged, live, null);
+        }
+
+        var patch = new V1Patch(desired, V1Patch.PatchType.ApplyPatch);
+        var (name, ns) = (desired.Metadata.Name, desired.Metadata.NamespaceProperty);
+        object applied = desired switch
+        {
+            V1Deployment => await client.AppsV1.PatchNamespacedDeploymentAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            V1Service => await client.CoreV1.PatchNamespacedServiceAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            V1Ingress => await client.NetworkingV1.PatchNamespacedIngressAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            _ => throw new NotSupportedException($"No apply of {typeof(T).Name}."),
+        };
+        informer.Remember((T)applied);
+        return (live is null ? ChildOutcome.Created : ChildOutcome.Updated, (T)applied, null);
+    }
+
+    private async Task<ChildOutcome> DeleteIngressAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    {
+        var name = UserApiNames.Workload(entity);
+        var ns = entity.Metadata.NamespaceProperty;
+        var live = Cached<V1Ingress>(entity, name);
+        if (live is null || !IsControlledBy(entity, live))
+        {
+            return ChildOutcome.Absent; // An Ingress we do not control is not ours to delete.
+        }
+
+        try
+        {
+            await client.NetworkingV1.DeleteNamespacedIngressAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false);
+            return ChildOutcome.Deleted;
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            return ChildOutcome.Absent;
+        }
+        finally
+        {
+            cache.Get<V1Ingress>().Forget(ns, name);
+        }
+    }
+
+    private static bool IsControlledBy(V1Alpha1UserApi entity, IKubernetesObject<V1ObjectMeta> child) =>
+        child.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == entity.Metadata.Uid) == true;
+
+    private static Problem? OwnedBySomeoneElse(V1Alpha1UserApi entity, IKubernetesObject<V1ObjectMeta> live)
+    {
+        var controller = live.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        return controller is null || controller.Uid == entity.Metadata.Uid
+            ? null
+            : new Problem(Problem.OwnershipConflict, $"{live.Kind} {live.Metadata.NamespaceProperty}/{live.Metadata.Name} is controlled by {controller.Kind} {controller.Name}, not by this UserApi");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="status"/> through the status subresource (a JSON merge patch of the whole
+    /// status, fields that disappeared set to null) unless it equals the current one (no status churn).
+    /// </summary>
+    private async Task<bool> WriteStatusIfChangedAsync(V1Alpha1UserApi entity, UserApiStatus status, CancellationToken cancellationToken)
+    {
+        var current = entity.Status is null ? new JsonObject() : Json.ToNode(entity.Status).AsObject();
+        var desired = Json.ToNode(status).AsObject();
+        if (JsonNode.DeepEquals(current, desired))
+        {
+            return false;
+        }
+
+        foreach (var (field, _) in current)
+        {
+            if (!desired.ContainsKey(field))
+            {
+                desired[field] = null;
+            }
+        }
+
+        var patch = new V1Patch(new JsonObject { ["status"] = desired }.ToJsonString(), V1Patch.PatchType.MergePatch);
+        var stored = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            patch, V1Alpha1UserApi.Group, V1Alpha1UserApi.Version, entity.Metadata.NamespaceProperty, V1Alpha1UserApi.Plural, entity.Metadata.Name,
+            fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (stored is JsonElement element)
+        {
+            cache.Get<V1Alpha1UserApi>().Remember(KubernetesJson.Deserialize<V1Alpha1UserApi>(element));
+        }
+
+        return true;
+    }
+
+    private async Task RecordEventsAsync(V1Alpha1UserApi entity, ReconcileReport report, UserApiStatus status, V1Condition? previousDegraded, CancellationToken cancellationToken)
+    {
+        if (ReconcileSummary.ForEvent(entity, report) is var (reason, message))
+        {
+            await events.RecordAsync(entity, EventTypes.Normal, reason, message, cancellationToken).ConfigureAwait(false);
+        }
+
+        var degraded = Conditions.Find(status.Conditions, Conditions.Degraded);
+        if (degraded?.Status == Conditions.True
+            && (previousDegraded?.Status != Conditions.True || previousDegraded.Reason != degraded.Reason || previousDegraded.Message != degraded.Message))
+        {
+            await events.RecordAsync(entity, EventTypes.Warning, degraded.Reason, degraded.Message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Reconciled {Key}: {Summary} ({ElapsedMs:0} ms)")]
+    private static partial void LogReconciled(ILogger logger, string key, string summary, double elapsedMs);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Reconciled {Key}, nothing changed: {Summary} ({ElapsedMs:0} ms)")]
+    private static partial void LogUnchanged(ILogger logger, string key, string summary, double elapsedMs);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The API server rejected the status of {Key}: {Reason}")]
+    private static partial void LogStatusRejected(ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "UserApi {Key} deleted; its Secret, Deployment, Service and Ingress go with it (owner references)")]
+    private static partial void LogDeleted(ILogger logger, string key);
+}

@@ -1,0 +1,45 @@
+using k8s;
+using k8s.Models;
+
+namespace UserApiOperator.Runtime.Watcher;
+
+/// <summary>
+/// What informers keep of each object (controller-runtime's cache <c>TransformFunc</c>s): memory in
+/// bounds is a matter of what the cache holds.
+/// </summary>
+public static class Transforms
+{
+    /// <summary>kubectl's client-side apply annotation: a full copy of the object, useless to a reconcile.</summary>
+    public const string LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+
+    /// <summary>
+    /// Drops <c>metadata.managedFields</c> (server-side apply bookkeeping, often larger than the rest of
+    /// the object) and the last-applied annotation; keeps everything else. Returns the same object.
+    /// </summary>
+    public static T StripManagedFields<T>(T obj)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        obj.Metadata.ManagedFields = null;
+        obj.Metadata.Annotations?.Remove(LastAppliedAnnotation);
+        return obj;
+    }
+
+    /// <summary>
+    /// A Secret without its values: metadata (no managed fields), type and the data keys with empty
+    /// values. A reconcile can tell that a Secret exists and holds a key; no password is ever cached.
+    /// </summary>
+    public static V1Secret SecretKeysOnly(V1Secret secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        return new V1Secret
+        {
+            ApiVersion = secret.ApiVersion,
+            Kind = secret.Kind,
+            Metadata = StripManagedFields(secret).Metadata,
+            Type = secret.Type,
+            Data = secret.Data?.Keys.Concat(secret.StringData?.Keys ?? []).Distinct(StringComparer.Ordinal)
+                .ToDictionary(k => k, _ => Array.Empty<byte>(), StringComparer.Ordinal),
+        };
+    }
+}

@@ -10,6 +10,7 @@ using UserApiOperator.DesiredState;
 using UserApiOperator.Entities;
 using UserApiOperator.Kubernetes.Serialization;
 using UserApiOperator.Runtime.Events;
+using UserApiOperator.Runtime.Rbac;
 using UserApiOperator.Runtime.Reconciliation;
 using UserApiOperator.Runtime.Watcher;
 using UserApiOperator.Validation;
@@ -32,6 +33,18 @@ namespace UserApiOperator.Controllers;
 /// <param name="firstReports">Which new Deployments the status waits for.</param>
 /// <param name="timeProvider">Clock of condition transitions.</param>
 /// <param name="logger">One Information line per reconcile that changed something; Debug otherwise.</param>
+[EntityRbac(typeof(V1Alpha1UserApi), RbacVerb.List | RbacVerb.Watch,
+    Reason = "the informer lists and watches UserApis in every namespace (or the one of --namespace).")]
+[EntityRbac(typeof(V1Alpha1UserApi), RbacVerb.Patch, Subresource = "status",
+    Reason = "observedGeneration, replicas, selector, url, secretName and conditions go through the /status subresource.")]
+[EntityRbac(typeof(V1Secret), RbacVerb.List | RbacVerb.Watch | RbacVerb.Get | RbacVerb.Create | RbacVerb.Patch,
+    Reason = "the generated <name>-mysql Secret: watched as an owned object (cached as keys without values); a Secret named by spec.database.passwordSecretRef read with a GET; created once (POST, so a password is never overwritten); patched only to put back a MYSQL_PASSWORD key someone removed.")]
+[EntityRbac(typeof(V1Deployment), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create,
+    Reason = "the Deployment <name>: watched as an owned object and read from the cache; written with server-side apply (PATCH, which the API server also authorises as create when it creates the object).")]
+[EntityRbac(typeof(V1Service), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create,
+    Reason = "the ClusterIP Service <name>: watched as an owned object and read from the cache; written with server-side apply (PATCH, and create for the apply that creates it).")]
+[EntityRbac(typeof(V1Ingress), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create | RbacVerb.Delete,
+    Reason = "the Ingress <name>: watched as an owned object and read from the cache; written with server-side apply (PATCH, and create for the apply that creates it); deleted when spec.ingress.enabled is false.")]
 public sealed partial class UserApiController(
     IKubernetes client,
     InformerCache cache,

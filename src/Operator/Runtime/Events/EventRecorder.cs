@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using UserApiOperator.Runtime.Rbac;
 using UserApiOperator.Runtime.Reconciliation;
 
 namespace UserApiOperator.Runtime.Events;
@@ -47,6 +48,7 @@ public static class EventTypes
 /// <param name="instance">Reporting instance (the Pod or host name).</param>
 /// <param name="timeProvider">Clock of the Event timestamps and of the de-duplication window.</param>
 /// <param name="logger">Where failures go.</param>
+[EntityRbac(typeof(Corev1Event), RbacVerb.Create, Reason = "Events about each reconciled object (results, errors) in its namespace; never patched.")]
 public sealed partial class EventRecorder(IKubernetes client, string component, string instance, TimeProvider timeProvider, ILogger<EventRecorder> logger) : IEventRecorder
 {
     /// <summary>How long an identical Event about the same object is not recorded again: 10 minutes, client-go's aggregation window.</summary>

@@ -4,6 +4,7 @@ using k8s.LeaderElection.ResourceLock;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using UserApiOperator.Runtime.Events;
+using UserApiOperator.Runtime.Rbac;
 
 namespace UserApiOperator.Runtime.LeaderElection;
 
@@ -25,6 +26,10 @@ namespace UserApiOperator.Runtime.LeaderElection;
 /// <param name="events">Records "became leader" on the Lease.</param>
 /// <param name="options">Lease, identity and timings.</param>
 /// <param name="logger">Transitions at Information, failures at Warning.</param>
+[EntityRbac(typeof(V1Lease), RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Scope = RbacScope.LeaderElectionNamespace,
+    Reason = "the Lease the replicas compete for: read, created by the first leader, renewed and released by update.")]
+[EntityRbac(typeof(Corev1Event), RbacVerb.Create, Scope = RbacScope.LeaderElectionNamespace,
+    Reason = "the Event announcing a new leader, on the Lease.")]
 public sealed partial class LeaseElector(IKubernetes client, IEventRecorder events, LeaderElectionOptions options, ILogger<LeaseElector> logger)
 {
     private volatile bool _isLeader;

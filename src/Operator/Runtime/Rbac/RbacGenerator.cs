@@ -116,14 +116,35 @@ public static class RbacGenerator
         {
             text.Append("# - ").Append(grant.Group.Length == 0 ? "\"\"" : grant.Group).Append(' ').Append(grant.Resource)
                 .Append(": ").Append(string.Join(", ", VerbList(grant.Verbs))).Append('\n');
-            foreach (var reason in grant.Reasons)
+            foreach (var line in grant.Reasons.SelectMany(reason => Wrap(reason, 94)))
             {
-                text.Append("#     ").Append(reason).Append('\n');
+                text.Append("#     ").Append(line).Append('\n');
             }
         }
 
         text.Append(KubernetesYaml.Serialize(role));
         return text.ToString();
+    }
+
+    /// <summary>Splits <paramref name="text"/> at spaces into lines of at most <paramref name="width"/> characters (longer words stay whole).</summary>
+    private static IEnumerable<string> Wrap(string text, int width)
+    {
+        var line = new StringBuilder();
+        foreach (var word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                yield return line.ToString();
+                line.Clear();
+            }
+
+            line.Append(line.Length > 0 ? " " : "").Append(word);
+        }
+
+        if (line.Length > 0)
+        {
+            yield return line.ToString();
+        }
     }
 
     private static List<V1PolicyRule> Rules(IReadOnlyList<RbacGrant> grants) =>

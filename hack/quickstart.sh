@@ -108,7 +108,9 @@ step "kubectl apply -f config/crd/userapi.example.com_userapis.yaml"
 kubectl apply -f config/crd/userapi.example.com_userapis.yaml
 
 step "Operator from source (dotnet run --project src/Operator -- --kubeconfig \$KUBECONFIG; log: $log)"
-dotnet run --no-build --project src/Operator -- --kubeconfig "$KUBECONFIG" >"$log" 2>&1 &
+# Its health and metrics endpoints on loopback only, like everything of the local cluster.
+dotnet run --no-build --project src/Operator -- --kubeconfig "$KUBECONFIG" \
+    --health-probe-bind-address 127.0.0.1:8081 --metrics-bind-address 127.0.0.1:8080 >"$log" 2>&1 &
 operator=$!
 
 step "kubectl apply -f config/samples/userapi.yaml"

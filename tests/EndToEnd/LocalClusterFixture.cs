@@ -25,6 +25,9 @@ public sealed class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
     /// <summary>http://127.0.0.1:port of the Ingress controller.</summary>
     public Uri IngressUrl { get; private set; } = new("http://127.0.0.1/");
 
+    /// <summary>https://127.0.0.1:port of the Ingress controller.</summary>
+    public Uri IngressHttpsUrl { get; private set; } = new("https://127.0.0.1/");
+
     /// <summary>Seconds <c>hack/local-cluster.sh up</c> took.</summary>
     public double UpSeconds { get; private set; }
 
@@ -60,6 +63,7 @@ public sealed class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
             var (name, value) = (line["export ".Length..line.IndexOf('=', StringComparison.Ordinal)], line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim('\''));
             if (name == "KUBECONFIG") Kubeconfig = value;
             if (name == "INGRESS_URL") IngressUrl = new Uri(value);
+            if (name == "INGRESS_HTTPS_URL") IngressHttpsUrl = new Uri(value);
         }
         Assert.True(File.Exists(Kubeconfig), env.Transcript);
 

@@ -210,6 +210,56 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
 
     [Fact(Timeout = 120_000)]
     [Order(7)]
+    public async Task AnIngressWithAHostAndATlsSecretIsServedWithTheSecretsCertificate()
+    {
+        // A certificate for userapi.local in a kubernetes.io/tls Secret, and an Ingress of our own
+        // for that host with an Exact path, beside the operator's catch-all one.
+        var dir = Path.Combine(cluster.StateDir, "tls");
+        Directory.CreateDirectory(dir);
+        var (crt, key) = (Path.Combine(dir, "tls.crt"), Path.Combine(dir, "tls.key"));
+        var openssl = await Shell.RunAsync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=userapi.local",
+            "-addext", "subjectAltName=DNS:userapi.local", "-keyout", key, "-out", crt], TimeSpan.FromSeconds(60));
+        Assert.True(openssl.ExitCode == 0, openssl.Transcript);
+        var secret = await cluster.KubectlAsync("create", "secret", "tls", "userapi-tls", $"--cert={crt}", $"--key={key}");
+        Assert.True(secret.ExitCode == 0, secret.Transcript);
+        var manifest = Path.Combine(dir, "ingress.yaml");
+        await File.WriteAllTextAsync(manifest, $$$"""
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata: {name: userapi-tls, namespace: default}
+            spec:
+              ingressClassName: nginx
+              tls: [{hosts: [userapi.local], secretName: userapi-tls}]
+              rules:
+              - host: userapi.local
+                http:
+                  paths:
+                  - path: /users/2
+                    pathType: Exact
+                    backend:
+                      service:
+                        name: {{{Name}}}
+                        port: {number: 8000}
+            """);
+        var apply = await cluster.KubectlAsync("apply", "-f", manifest);
+        Assert.True(apply.ExitCode == 0, apply.Transcript);
+
+        var port = cluster.IngressHttpsUrl.Port;
+        Result curl = new(0, "", "");
+        Task<Result> Curl(string path) => Shell.RunAsync("curl", ["-sS", "--cacert", crt, "--resolve", $"userapi.local:{port}:127.0.0.1",
+            "-w", " %{http_code}", $"https://userapi.local:{port}{path}"], TimeSpan.FromSeconds(30));
+        await Shell.WaitUntilAsync(async () => (curl = await Curl("/users/2")).ExitCode == 0 && curl.Output.EndsWith(" 200", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), () => $"https://userapi.local/users/2 verified against the Secret's certificate; last: {curl.Transcript}");
+        Assert.Equal("""{"user_id":2,"username":"Bob","email":"bob@example.com"} 200""", curl.Output);
+        // Exact: no other path of the host's server is routed.
+        Assert.EndsWith(" 404", (await Curl("/users/3")).Output, StringComparison.Ordinal);
+
+        var delete = await cluster.KubectlAsync("delete", "ingress", "userapi-tls");
+        Assert.True(delete.ExitCode == 0, delete.Transcript);
+    }
+
+    [Fact(Timeout = 120_000)]
+    [Order(8)]
     public async Task DisablingTheIngressMakesCurlFailWith404FromNginx()
     {
         var patch = await cluster.KubectlAsync("patch", "userapi", Name, "--type=merge", "-p", """{"spec":{"ingress":{"enabled":false}}}""");
@@ -228,7 +278,7 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
     }
 
     [Fact(Timeout = 180_000)]
-    [Order(8)]
+    [Order(9)]
     public async Task DeletingTheUserApiRemovesEveryPodNamespaceAndProcess()
     {
         var pods = await PodsAsync();
@@ -249,7 +299,7 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
     }
 
     [Fact(Timeout = 120_000)]
-    [Order(9)]
+    [Order(10)]
     public async Task AnImageTheTableDoesNotKnowLeavesThePodWaitingInErrImagePull()
     {
         var manifest = Path.Combine(cluster.StateDir, "nosuch.yaml");
@@ -289,7 +339,7 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
     }
 
     [Fact(Timeout = 120_000)]
-    [Order(10)]
+    [Order(11)]
     public async Task DownLeavesNoProcessNamespaceBridgeOrPortBehind()
     {
         var down = await cluster.DownAsync();

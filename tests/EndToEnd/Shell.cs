@@ -69,7 +69,7 @@ public static class Shell
         return new Result(p.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>Polls <paramref name="condition"/> every half second until true; throws with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
+    /// <summary>Polls <paramref name="condition"/> every second (each poll runs kubectl: the machine has 2 cores) until true; throws with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
     public static async Task<TimeSpan> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
     {
         var watch = Stopwatch.StartNew();
@@ -77,7 +77,7 @@ public static class Shell
         {
             if (await condition()) return watch.Elapsed;
             if (watch.Elapsed > timeout) throw new TimeoutException($"not within {timeout.TotalSeconds} s: {what()}");
-            await Task.Delay(500);
+            await Task.Delay(1000);
         }
     }
 

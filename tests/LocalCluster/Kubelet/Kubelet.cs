@@ -8,8 +8,8 @@ namespace LocalCluster.Kubelet;
 /// <summary>
 /// The node: caches of the kinds it reads (list+watch), and one level-triggered loop that runs, in
 /// order, the Deployment controller (Pods from templates), the Pods of this node (workers), their
-/// status, the Endpoints controller and the nginx Ingress controller. Any cache change or status
-/// change wakes the loop; it also runs every second.
+/// status, the Endpoints controller, the nginx Ingress controller and the garbage collector. Any
+/// cache change or status change wakes the loop; it also runs every second.
 /// </summary>
 internal sealed class Kubelet
 {
@@ -23,6 +23,7 @@ internal sealed class Kubelet
     private readonly Dictionary<string, PodWorker> _workers = [];
     private readonly Dictionary<string, string> _writtenStatus = [];
     private readonly DeploymentController _deployments;
+    private readonly GarbageCollector _garbage;
     private readonly EndpointsController _endpoints;
     private readonly NginxController _nginx;
 
@@ -58,6 +59,7 @@ internal sealed class Kubelet
             (rv, ct) => client.CoreV1.WatchListSecretForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
             Signal);
         _deployments = new DeploymentController(this);
+        _garbage = new GarbageCollector(this);
         _endpoints = new EndpointsController(this);
         _nginx = new NginxController(this, nginx);
     }
@@ -125,6 +127,7 @@ internal sealed class Kubelet
                 await SyncPodsAsync(ct);
                 await _endpoints.SyncAsync(ct);
                 await _nginx.SyncAsync(ct);
+                await _garbage.SyncAsync(ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

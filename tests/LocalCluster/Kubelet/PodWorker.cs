@@ -116,6 +116,12 @@ internal sealed class PodWorker
                 if (_run is not null) await _run;
                 await PodNetwork.TearDownAsync(Netns);
                 if (_podIp is { } ip) _kubelet.Network.Release(ip);
+                // The containers' writable layers go with the Pod (a database is 30 MB); their logs stay.
+                foreach (var c in _containers)
+                {
+                    var layer = Path.Combine(Directory, c.Name);
+                    if (System.IO.Directory.Exists(layer)) System.IO.Directory.Delete(layer, recursive: true);
+                }
                 Log.Write($"pod {Key}: stopped; namespace {Netns} removed");
             });
         }

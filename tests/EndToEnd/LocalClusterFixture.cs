@@ -123,6 +123,13 @@ public sealed class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
         return JsonNode.Parse(r.Output)!;
     }
 
-    /// <summary>A line for the test output (shown by dotnet test with diagnostic messages on).</summary>
-    public void Report(string line) => sink.OnMessage(new DiagnosticMessage($"EndToEnd: {line}"));
+    /// <summary>
+    /// A line for the test output (xunit diagnostic messages: dotnet test shows them from console
+    /// verbosity normal up) and for <c>.local/e2e-cluster/budgets.log</c>, which outlives the run.
+    /// </summary>
+    public void Report(string line)
+    {
+        sink.OnMessage(new DiagnosticMessage($"EndToEnd: {line}"));
+        File.AppendAllText(Path.Combine(StateDir, "budgets.log"), $"{DateTime.UtcNow:u} {line}\n");
+    }
 }

@@ -20,6 +20,7 @@ internal sealed class DeploymentController(Kubelet kubelet)
     private const string HashLabel = "pod-template-hash";
     private const string SafeAlphabet = "bcdfghjklmnpqrstvwxz2456789";
     private readonly Dictionary<string, string> _writtenStatus = [];
+    private readonly Dictionary<string, (string Counts, DateTime Since)> _progress = [];
 
     public async Task SyncAsync(CancellationToken ct)
     {
@@ -203,7 +204,9 @@ internal sealed class DeploymentController(Kubelet kubelet)
                     : Condition("Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability."),
                 complete
                     ? Condition("Progressing", true, "NewReplicaSetAvailable", $"ReplicaSet \"{rsName}\" has successfully progressed.")
-                    : Condition("Progressing", true, "ReplicaSetUpdated", $"ReplicaSet \"{rsName}\" is progressing."),
+                    : StalledSince(d, hash, current.Count, updatedAvailable, old.Count) > TimeSpan.FromSeconds(d.Spec.ProgressDeadlineSeconds ?? 600)
+                        ? Condition("Progressing", false, "ProgressDeadlineExceeded", $"ReplicaSet \"{rsName}\" has timed out progressing.")
+                        : Condition("Progressing", true, "ReplicaSetUpdated", $"ReplicaSet \"{rsName}\" is progressing."),
             ],
         };
 
@@ -223,6 +226,19 @@ internal sealed class DeploymentController(Kubelet kubelet)
         catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
         }
+    }
+
+    /// <summary>
+    /// How long the rollout has made no progress: the time since the template, the number of
+    /// updated or available updated Pods, or the number of old Pods last changed
+    /// (progressDeadlineSeconds runs against it, as deployment_util.DeploymentTimedOut does).
+    /// </summary>
+    private TimeSpan StalledSince(V1Deployment d, string hash, int updated, int updatedAvailable, int old)
+    {
+        var counts = $"{hash}/{updated}/{updatedAvailable}/{old}";
+        var key = d.Metadata.Uid ?? "";
+        if (!_progress.TryGetValue(key, out var p) || p.Counts != counts) _progress[key] = p = (counts, DateTime.UtcNow);
+        return DateTime.UtcNow - p.Since;
     }
 
     /// <summary>maxSurge (rounded up) and maxUnavailable (rounded down) of desired; both 0 reads as maxUnavailable 1 (deployment_util.ResolveFenceposts).</summary>

@@ -17,9 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
-state="${LOCAL_CLUSTER_DIR:-${repo}/.local/cluster}"
-mkdir -p "$(dirname "$state")"
-state="$(cd "$(dirname "$state")" && pwd)/$(basename "$state")"
+state="$(realpath -m "${LOCAL_CLUSTER_DIR:-${repo}/.local/cluster}")"
 bridge=uapi0
 gateway=10.244.0.1/24
 program="${repo}/tests/LocalCluster/bin/Debug/net10.0/local-cluster"

@@ -23,7 +23,6 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec, ImageProg
     private bool _started;
     private bool _everRan;
     private int _pid;
-    private Process? _process;
 
     /// <summary>The container's name.</summary>
     public string Name => spec.Name;
@@ -157,7 +156,6 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec, ImageProg
 
         lock (_lock)
         {
-            _process = process;
             _pid = process.Id;
             _everRan = true;
             _started = spec.StartupProbe is null;
@@ -174,7 +172,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec, ImageProg
         var exited = process.WaitForExitAsync(CancellationToken.None);
         var cancelled = Task.Delay(Timeout.Infinite, ct);
         var first = await Task.WhenAny(exited, livenessFailed.Task, cancelled);
-        string reason = "Error";
+        var reason = "Error";
         if (first != exited)
         {
             if (first == livenessFailed.Task)
@@ -202,7 +200,6 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec, ImageProg
         {
             _ready = false;
             _started = false;
-            _process = null;
             _pid = 0;
             _lastState = new V1ContainerState
             {
@@ -352,7 +349,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec, ImageProg
         }
     }
 
-    /// <summary>Sends a signal to the running process (tests stop a database with SIGSTOP through this path's pid).</summary>
+    /// <summary>The running process's id, 0 when none runs (reported as containerID process://PID).</summary>
     public int Pid
     {
         get { lock (_lock) return _pid; }

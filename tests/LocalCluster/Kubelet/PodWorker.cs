@@ -63,9 +63,6 @@ internal sealed class PodWorker
     /// <summary>True once stopping began (deletion): the Pod is no longer ready, whatever its probes say.</summary>
     public bool Terminating => _stopping is not null;
 
-    /// <summary>The running containers' process ids by container name.</summary>
-    public IReadOnlyDictionary<string, int> Pids => _containers.ToDictionary(c => c.Name, c => c.Pid);
-
     /// <summary>Tells the kubelet that the status changed.</summary>
     public void Changed() => _kubelet.Signal();
 

@@ -44,7 +44,7 @@ install_missing() {
         # Debian's package starts the system nginx on port 80 where it can; this cluster runs its own.
         service nginx stop >/dev/null 2>&1 || true
     fi
-    hack/mariadb.sh install >/dev/null
+    hack/mariadb.sh install >/dev/null 2>&1 || hack/mariadb.sh install
 }
 
 stop_pid() { # name, seconds

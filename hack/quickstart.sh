@@ -87,8 +87,13 @@ fi
 started=$SECONDS
 step "Build (src/Operator, src/UserApi, tests/LocalCluster)"
 for project in src/Operator src/UserApi tests/LocalCluster; do
-    dotnet build "$project" --nologo -v quiet -clp:"NoSummary;ErrorsOnly"
+    # Its output only when it fails.
+    if ! out=$(dotnet build "$project" --nologo -v quiet -clp:"NoSummary;ErrorsOnly" 2>&1); then
+        echo "$out" >&2
+        exit 1
+    fi
 done
+echo "built in $SECONDS s"
 built=$SECONDS
 
 step "Local cluster (hack/local-cluster.sh up)"

@@ -49,6 +49,25 @@ internal sealed class ApiRequestHandler(
             }
         }
 
+        if (server.AccessControl is { } access)
+        {
+            var refused = access.Admit(ctx, out var user);
+            recorded = recorded with { User = user };
+            if (refused is not null)
+            {
+                await WriteJsonAsync(ctx, refused.Code, refused.ToStatus(), null).ConfigureAwait(false);
+                log.Add(recorded with { StatusCode = refused.Code });
+                return;
+            }
+        }
+
+        if (faults.CutOffFor(recorded) is { } cutOff)
+        {
+            await CutOffAsync(ctx, cutOff).ConfigureAwait(false);
+            log.Add(recorded);
+            return;
+        }
+
         if (faults.Take(recorded) is { } faultCode)
         {
             var reason = StatusResponses.ReasonFor(faultCode);
@@ -190,6 +209,10 @@ internal sealed class ApiRequestHandler(
             {
                 var o = WriteOptionsFor(ctx);
                 var media = MediaType(ctx) ?? "";
+                if (server.AccessControl is { } access && media == "application/apply-patch+yaml" && store.Get(rt.Gvr, ns, route.Name) is null)
+                {
+                    access.AuthorizeCreateOnPatch(ctx, rt, ns, route.Name, route.Subresource);
+                }
                 var (code, patched) = store.Patch(rt, ns, route.Name, media, body ?? "", o, statusWrite);
                 return (code, patched, o.Warnings);
             }
@@ -363,7 +386,22 @@ internal sealed class ApiRequestHandler(
         log.Add(recorded with { StatusCode = 200 });
         using var timeoutCts = new CancellationTokenSource();
         if (timeout is { } t) timeoutCts.CancelAfter(t);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown, watcher.DroppedToken, timeoutCts.Token);
+        using var registration = faults.RegisterWatch(recorded);
+        using var cutOffCts = new CancellationTokenSource();
+        _ = registration.CutBy.Task.ContinueWith(
+            _ =>
+            {
+                try
+                {
+                    cutOffCts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The stream already ended.
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown, watcher.DroppedToken, timeoutCts.Token, cutOffCts.Token);
         var token = linked.Token;
         var body = ctx.Response.Body;
         var interval = server.Options.BookmarkInterval;
@@ -416,7 +454,30 @@ internal sealed class ApiRequestHandler(
             store.CloseWatch(watcher);
             watcher.DisposeToken();
         }
+        if (registration.CutBy.Task.IsCompletedSuccessfully)
+        {
+            await CutOffAsync(ctx, registration.CutBy.Task.Result).ConfigureAwait(false);
+            return;
+        }
         if (watcher.WasDropped) ctx.Abort();
+    }
+
+    /// <summary>Answers nothing: resets the connection now (Reset), or once the cut-off ends or the client gives up (Hang).</summary>
+    private async Task CutOffAsync(HttpContext ctx, FaultInjector.CutOffRule cutOff)
+    {
+        if (cutOff.Mode == CutOffMode.Hang)
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown, cutOff.Released);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Released, client gone, or shutting down: the connection is reset below either way.
+            }
+        }
+        ctx.Abort();
     }
 
     private static async Task StartStreamAsync(HttpContext ctx)

@@ -27,6 +27,24 @@ public sealed class FakeKubeApiServerOptions
     /// <summary>Most recent requests kept in <see cref="FakeKubeApiServer.Requests"/> (older ones are dropped). Default 10000.</summary>
     public int RequestLogLimit { get; set; } = 10_000;
 
+    /// <summary>
+    /// Authenticate every request by its bearer token and authorise it with RBAC over the stored
+    /// Roles, ClusterRoles and bindings, as kube-apiserver does (401 for a missing or unknown token,
+    /// 403 for a denied request). Seeds the bootstrap <c>cluster-admin</c>, <c>system:discovery</c>
+    /// and <c>system:public-info-viewer</c> ClusterRoles and bindings. Default false: every request
+    /// is allowed and any token works.
+    /// </summary>
+    public bool EnableAuthorization { get; set; }
+
+    /// <summary>
+    /// Serve HTTPS with a self-signed certificate made at start (for <c>127.0.0.1</c> and
+    /// <c>localhost</c>); <see cref="FakeKubeApiServer.KubeconfigYaml(string, string)"/> then carries it as
+    /// <c>certificate-authority-data</c> and <see cref="FakeKubeApiServer.CreateClient()"/> trusts it.
+    /// Needed by clients that send credentials only over TLS (client-go, hence kubectl, reads a
+    /// kubeconfig's user only for an https server). Default false: plain HTTP.
+    /// </summary>
+    public bool UseTls { get; set; }
+
     /// <summary>Extra resource types served from the start.</summary>
     public IEnumerable<ResourceType> AdditionalResources { get; set; } = [];
 }

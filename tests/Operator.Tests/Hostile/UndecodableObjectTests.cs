@@ -59,7 +59,7 @@ public sealed class UndecodableObjectTests
         // One labelled object per owned kind with a field of the wrong JSON type.
         var broken = new (GroupVersionResource Resource, JsonObject Object)[]
         {
-            (KnownResources.Secrets, Labelled("v1", "Secret", "junk-secret", """{"data":{"x":5}}""")),
+            (KnownResources.Secrets, Labelled("v1", "Secret", "junk-secret", """{"immutable":"yes"}""")),
             (KnownResources.Deployments, Labelled("apps/v1", "Deployment", "junk-deployment", """{"spec":{"replicas":"three"}}""")),
             (KnownResources.Services, Labelled("v1", "Service", "junk-service", """{"spec":{"ports":"eighty"}}""")),
             (KnownResources.Ingresses, Labelled("networking.k8s.io/v1", "Ingress", "junk-ingress", """{"spec":{"rules":"all"}}""")),

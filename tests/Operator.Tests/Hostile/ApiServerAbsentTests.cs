@@ -32,13 +32,20 @@ public sealed class ApiServerAbsentTests(ITestOutputHelper output)
     {
         await using var world = await HostileWorld.StartAsync();
         await world.ApplySampleAsync(); // The user's change, stored while the operator cannot see it.
-        var op = world.StartOperator("absent", proxyMode: ProxyMode.Reset); // The port answers, then drops every connection.
+        // First half: nothing listens (connection refused). Second half: the port accepts and drops every
+        // connection (a load balancer with no backend), so the proxy can count the attempts.
+        var op = world.StartOperator("absent", proxyMode: ProxyMode.Refuse);
         var start = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
 
         var readyz = new List<int>();
         while (clock.Elapsed < Outage)
         {
+            if (clock.Elapsed >= Outage / 2)
+            {
+                op.Proxy.Mode = ProxyMode.Reset;
+            }
+
             var code = await op.ReadyzAsync();
             if (code != 0)
             {
@@ -62,8 +69,7 @@ public sealed class ApiServerAbsentTests(ITestOutputHelper output)
         output.WriteLine(op.Transcript);
 
         // It must have tried (else the bound proves nothing).
-        Assert.True(watchers >= 1 && connections.Count >= watchers, $"no attempt to reach the API server: {report}\n{op.Transcript}");
-        Assert.True(connections.Count <= (watchers * MaxAttemptsPerWatcher) + 5, $"too many connection attempts: {report}");
+        Assert.True(watchers >= 1, $"no attempt to reach the API server: {report}\n{op.Transcript}");
         Assert.True(connections.Count(t => t >= half) <= (watchers * MaxAttemptsPerWatcherSecondHalf) + 2, $"the retry delay collapsed: {report}\n{Tail(op, half)}");
         Assert.True(lines.Count <= (watchers * MaxAttemptsPerWatcher) + 20, $"too many log lines: {report}");
         Assert.True(lines.Count(l => l.At >= half) <= (watchers * MaxAttemptsPerWatcherSecondHalf) + 2, $"log lines kept coming: {report}\n{Tail(op, half)}");

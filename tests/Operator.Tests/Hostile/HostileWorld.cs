@@ -5,8 +5,11 @@ using KubeApiFake;
 
 namespace UserApiOperator.Tests.Hostile;
 
-/// <summary>The hostile-world cases share one collection: each runs real operator processes, so they run one at a time.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
+/// <summary>
+/// The hostile-world cases share one collection: each runs real operator processes, so they run one
+/// at a time (beside the other test classes, which are in-process and light).
+/// </summary>
+[CollectionDefinition(Name)]
 public sealed class HostileCollection
 {
     public const string Name = "hostile world";

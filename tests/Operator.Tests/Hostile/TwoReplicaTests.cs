@@ -67,7 +67,7 @@ public sealed class TwoReplicaTests
         var a = world.StartOperator("replica-a", args);
         await WaitForHolderAsync(world, a, TimeSpan.FromSeconds(30));
         var b = world.StartOperator("replica-b", args, await world.CloneOperatorAccountAsync("userapi-operator-standby"));
-        await b.WaitForReadyzAsync(200, TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default); // a standby may or may not report ready
+        await b.WaitForLineAsync(l => l.Message.Contains("waiting to lead", StringComparison.Ordinal), TimeSpan.FromSeconds(30)); // b campaigns
         await world.ApplyUserApiAsync("one");
         await world.WaitReconciledAsync("one", TimeSpan.FromSeconds(30), a, b);
         Assert.NotEmpty(world.ReconcileWrites(a.User));

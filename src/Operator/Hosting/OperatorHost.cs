@@ -194,7 +194,7 @@ public static class OperatorHost
     /// <summary>Runs the operator until SIGTERM or Ctrl-C.</summary>
     /// <param name="args">Flags; see <see cref="OperatorOptions.Usage"/>.</param>
     /// <param name="stderr">Where one-line start-up errors go.</param>
-    /// <returns>0 after a clean stop; 1 when the cluster configuration cannot be loaded or leadership was lost; 2 on a usage error.</returns>
+    /// <returns>0 after a clean stop; 1 when the cluster configuration cannot be loaded, a probe or metrics address cannot be bound, or leadership was lost; 2 on a usage error.</returns>
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(stderr);
@@ -217,6 +217,18 @@ public static class OperatorHost
 
         using var host = Build(options, configuration);
         var manager = host.Services.GetRequiredService<ControllerManager>();
+        try
+        {
+            // Bound before the host starts, so that a busy port is one line and exit code 1
+            // (the host would log the failure with its stack trace).
+            await host.Services.GetRequiredService<EndpointsService>().StartAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (EndpointBindException e)
+        {
+            await stderr.WriteLineAsync($"userapi-operator: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
         await host.RunAsync().ConfigureAwait(false); // Disposes the host's services when it returns.
         return manager.LeadershipLost ? 1 : 0;
     }

@@ -22,6 +22,7 @@ public sealed partial class EndpointsService(string healthProbeBindAddress, stri
 {
     private EndpointServer? _health;
     private EndpointServer? _metrics;
+    private int _started;
 
     /// <summary>Port of the health server, or null when off (tests bind port 0).</summary>
     public int? HealthPort => _health?.Port;
@@ -29,12 +30,22 @@ public sealed partial class EndpointsService(string healthProbeBindAddress, stri
     /// <summary>Port of the metrics server, or null when off.</summary>
     public int? MetricsPort => _metrics?.Port;
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Binds and starts both servers. Runs once: the operator's entry point calls it before the host
+    /// starts, so that a busy port ends the process with one line instead of a failed host; the
+    /// host's own call is then a no-op.
+    /// </summary>
+    /// <exception cref="EndpointBindException">An address cannot be bound (in use, or not an address of this machine).</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _started, 1) == 1)
+        {
+            return;
+        }
+
         if (BindAddress.TryParse(healthProbeBindAddress, out var health) && health is not null)
         {
-            _health = await EndpointServer.StartAsync(health, routes =>
+            _health = await BindAsync("/healthz and /readyz", "--health-probe-bind-address", healthProbeBindAddress, health, routes =>
             {
                 routes.MapGet("/healthz", () => Results.Text("ok"));
                 routes.MapGet("/readyz", () => manager.HasSynced
@@ -46,9 +57,22 @@ public sealed partial class EndpointsService(string healthProbeBindAddress, stri
 
         if (BindAddress.TryParse(metricsBindAddress, out var metricsAddress) && metricsAddress is not null)
         {
-            _metrics = await EndpointServer.StartAsync(metricsAddress, routes =>
+            _metrics = await BindAsync("/metrics", "--metrics-bind-address", metricsBindAddress, metricsAddress, routes =>
                 routes.MapMetrics("/metrics", metrics.Registry), cancellationToken).ConfigureAwait(false);
             LogServing(logger, "/metrics", metricsBindAddress, _metrics.Port);
+        }
+    }
+
+    private static async Task<EndpointServer> BindAsync(string what, string flag, string address, System.Net.IPEndPoint endpoint, Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder> map, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await EndpointServer.StartAsync(endpoint, map, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            var reason = e.InnerException is System.Net.Sockets.SocketException socket ? socket.Message : e.Message;
+            throw new EndpointBindException($"cannot serve {what} on {endpoint} ({flag} {address}): {reason}", e);
         }
     }
 
@@ -72,3 +96,8 @@ public sealed partial class EndpointsService(string healthProbeBindAddress, stri
     [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Serving {What} on {Address} (port {Port})")]
     private static partial void LogServing(ILogger logger, string what, string address, int port);
 }
+
+/// <summary>An operational endpoint's address cannot be bound; the message names the address and its flag.</summary>
+/// <param name="message">One line for the user, e.g. <c>cannot serve /metrics on 127.0.0.1:8080 (--metrics-bind-address :8080): Address already in use</c>.</param>
+/// <param name="inner">The bind failure.</param>
+public sealed class EndpointBindException(string message, Exception inner) : Exception(message, inner);

@@ -54,7 +54,23 @@ public static class OperatorHost
             configuration,
             new UserAgentHandler(UserApiLabels.ManagedBy, typeof(OperatorHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"),
             s.GetRequiredService<RestClientMetricsHandler>()));
-        services.AddSingleton(s => new InformerCache(s.GetRequiredService<IKubernetes>(), new InformerOptions { Namespace = options.Namespace }, s.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(s =>
+        {
+            var cache = new InformerCache(s.GetRequiredService<IKubernetes>(), new InformerOptions { Namespace = options.Namespace }, s.GetRequiredService<ILoggerFactory>());
+            var metrics = s.GetRequiredService<OperatorMetrics>();
+            var events = s.GetRequiredService<IEventRecorder>();
+            cache.Undecodable += bad =>
+            {
+                metrics.ObjectUndecodable(bad.Kind);
+                if (bad is { Name: not null, Namespace: not null })
+                {
+                    // A Warning Event on the object itself, so that kubectl describe shows why it is ignored.
+                    var about = new ObjectIdentity { ApiVersion = bad.ApiVersion, Kind = bad.Kind, Metadata = new V1ObjectMeta { Name = bad.Name, NamespaceProperty = bad.Namespace, Uid = bad.Uid } };
+                    _ = events.RecordAsync(about, EventTypes.Warning, "Undecodable", $"Ignored until fixed: {bad.Error}", CancellationToken.None);
+                }
+            };
+            return cache;
+        });
         services.AddSingleton<IEventRecorder>(s => new EventRecorder(
             s.GetRequiredService<IKubernetes>(),
             UserApiLabels.ManagedBy,
@@ -260,5 +276,15 @@ public static class OperatorHost
                 o.ColorBehavior = LoggerColorBehavior.Disabled;
             });
         }
+    }
+
+    /// <summary>Just the identity of an object (what an Event's involvedObject needs), for an object that cannot be decoded whole.</summary>
+    private sealed class ObjectIdentity : IKubernetesObject<V1ObjectMeta>
+    {
+        public string ApiVersion { get; set; } = "";
+
+        public string Kind { get; set; } = "";
+
+        public V1ObjectMeta Metadata { get; set; } = new();
     }
 }

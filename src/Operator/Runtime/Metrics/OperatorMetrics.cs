@@ -33,6 +33,7 @@ public sealed class OperatorMetrics
     private readonly Histogram _queueDuration;
     private readonly Histogram _workDuration;
     private readonly Counter _requests;
+    private readonly Counter _undecodable;
     private readonly Gauge _leader;
     private readonly Gauge _residentMemory;
     private readonly List<Action> _beforeCollect = [];
@@ -55,6 +56,7 @@ public sealed class OperatorMetrics
         _workDuration = factory.CreateHistogram("workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes.",
             new HistogramConfiguration { LabelNames = ["name"], Buckets = DurationBuckets });
         _requests = factory.CreateCounter("rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.", "code", "method", "host");
+        _undecodable = factory.CreateCounter("operator_undecodable_objects_total", "Objects skipped by an informer because they cannot be decoded, per kind (counted once per list or watch event).", "kind");
         _leader = factory.CreateGauge("leader_election_master_status", "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.", "name");
         _residentMemory = factory.CreateGauge("process_resident_memory_bytes", "Resident memory size in bytes.");
         Registry.AddBeforeCollectCallback(() =>
@@ -116,6 +118,10 @@ public sealed class OperatorMetrics
     /// <param name="method">HTTP method.</param>
     /// <param name="host">Host (and port) of the API server.</param>
     public void RequestCompleted(string code, string method, string host) => _requests.WithLabels(code, method, host).Inc();
+
+    /// <summary>Counts an object of <paramref name="kind"/> an informer skipped because it cannot be decoded.</summary>
+    /// <param name="kind">Kind, for example <c>UserApi</c>.</param>
+    public void ObjectUndecodable(string kind) => _undecodable.WithLabels(kind).Inc();
 
     /// <summary>The workqueue metrics of the queue named <paramref name="name"/>, for <see cref="WorkQueue"/>.</summary>
     public IWorkQueueMetrics ForQueue(string name) => new QueueMetrics(this, name);

@@ -127,9 +127,13 @@ public sealed partial class Informer<T> : IInformer
     {
         var failures = 0;
         var needList = true;
-        var watchStarted = _options.TimeProvider.GetTimestamp();
+        long? watchStarted = null;
         while (!cancellationToken.IsCancellationRequested)
         {
+            // Only a watch that was established, and then stayed up a while, may reset the backoff: a
+            // list that fails again and again must keep growing the delay (client-go's reflector
+            // resets its backoff manager only after a watch ran; tools/cache/reflector.go).
+            watchStarted = null;
             try
             {
                 if (needList)
@@ -177,7 +181,7 @@ public sealed partial class Informer<T> : IInformer
 #pragma warning restore CA1031
             {
                 // A watch that stayed up for a while before it broke starts the backoff afresh.
-                if (_options.TimeProvider.GetElapsedTime(watchStarted) >= _options.MaxRetryDelay)
+                if (watchStarted is { } started && _options.TimeProvider.GetElapsedTime(started) >= _options.MaxRetryDelay)
                 {
                     failures = 0;
                 }

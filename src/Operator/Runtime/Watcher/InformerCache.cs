@@ -13,7 +13,7 @@ namespace UserApiOperator.Runtime.Watcher;
 /// <param name="client">API access for the informers' lists and watches.</param>
 /// <param name="options">Namespace (null: all) and timings shared by every informer.</param>
 /// <param name="loggers">Informer loggers.</param>
-public sealed class InformerCache(IKubernetes client, InformerOptions options, ILoggerFactory loggers)
+public sealed partial class InformerCache(IKubernetes client, InformerOptions options, ILoggerFactory loggers)
 {
     private readonly Dictionary<Type, IInformer> _informers = [];
     private readonly ILogger _logger = loggers.CreateLogger("UserApiOperator.Informer");
@@ -29,6 +29,13 @@ public sealed class InformerCache(IKubernetes client, InformerOptions options, I
             }
         }
     }
+
+    /// <summary>
+    /// Raised for each object an informer skipped because it cannot be decoded (see
+    /// <see cref="UndecodableObject"/>); the cache has already logged a Warning naming it. Handlers
+    /// run on the informer's task and must not block.
+    /// </summary>
+    public event Action<UndecodableObject>? Undecodable;
 
     /// <summary>True once every informer has filled its cache.</summary>
     public bool HasSynced => Informers.All(i => i.HasSynced);
@@ -51,11 +58,20 @@ public sealed class InformerCache(IKubernetes client, InformerOptions options, I
             }
 
             var kind = typeof(T).GetCustomAttributes(typeof(KubernetesEntityAttribute), false).OfType<KubernetesEntityAttribute>().FirstOrDefault()?.Kind ?? typeof(T).Name;
-            var informer = new Informer<T>(kind, KubernetesListWatch.For<T>(client, options.Namespace), options with { LabelSelector = labelSelector }, transform, _logger);
+            var informer = new Informer<T>(kind, KubernetesListWatch.For<T>(client, options.Namespace, OnUndecodable), options with { LabelSelector = labelSelector }, transform, _logger);
             _informers[typeof(T)] = informer;
             return informer;
         }
     }
+
+    private void OnUndecodable(UndecodableObject obj)
+    {
+        LogUndecodable(_logger, obj.Kind, obj.Key, obj.ResourceVersion, obj.Error);
+        Undecodable?.Invoke(obj);
+    }
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "Skipping {Kind} {Key} (resourceVersion {ResourceVersion}): it cannot be decoded ({Error}); fix or delete it")]
+    private static partial void LogUndecodable(ILogger logger, string kind, string key, string? resourceVersion, string error);
 
     /// <summary>The informer of <typeparamref name="T"/>.</summary>
     /// <exception cref="InvalidOperationException">No controller declared <typeparamref name="T"/>.</exception>

@@ -18,8 +18,13 @@ public static class KubernetesListWatch
     /// <typeparam name="T">A supported built-in kind, or a custom resource type.</typeparam>
     /// <param name="client">API access.</param>
     /// <param name="namespace">Namespace to cover; null for all.</param>
+    /// <param name="undecodable">
+    /// Hears of each custom resource that cannot be read as <typeparamref name="T"/>; such an object is
+    /// skipped instead of failing the whole list or watch. (Built-in kinds are validated by the API
+    /// server against the same schema the typed models follow, so they are decoded as a whole.)
+    /// </param>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither a known built-in kind nor a custom resource type.</exception>
-    public static ListWatch<T> For<T>(IKubernetes client, string? @namespace)
+    public static ListWatch<T> For<T>(IKubernetes client, string? @namespace, Action<UndecodableObject>? undecodable = null)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -53,7 +58,7 @@ public static class KubernetesListWatch
                 (selector, version, timeout, onError, ct) => @namespace is null
                     ? client.NetworkingV1.WatchListIngressForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
                     : client.NetworkingV1.WatchListNamespacedIngressAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
-            _ => CustomResource<T>(client, @namespace),
+            _ => CustomResource<T>(client, @namespace, undecodable ?? (_ => { })),
         };
         return (ListWatch<T>)source;
     }
@@ -62,7 +67,7 @@ public static class KubernetesListWatch
         where T : class
         => new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata);
 
-    private static ListWatch<T> CustomResource<T>(IKubernetes client, string? @namespace)
+    private static ListWatch<T> CustomResource<T>(IKubernetes client, string? @namespace, Action<UndecodableObject> undecodable)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var entity = typeof(T).GetCustomAttribute<KubernetesEntityAttribute>()
@@ -71,21 +76,59 @@ public static class KubernetesListWatch
             async (selector, cont, limit, ct) =>
             {
                 using var response = @namespace is null
-                    ? await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<EntityList<T>>(entity.Group, entity.ApiVersion, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
-                    : await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<EntityList<T>>(entity.Group, entity.ApiVersion, @namespace, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false);
-                return new ListPage<T>(response.Body.Items ?? [], response.Body.Metadata);
+                    ? await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<EntityList<JsonElement>>(entity.Group, entity.ApiVersion, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<EntityList<JsonElement>>(entity.Group, entity.ApiVersion, @namespace, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false);
+                var items = new List<T>();
+                foreach (var item in response.Body.Items ?? [])
+                {
+                    if (TryDecode<T>(item, entity, undecodable) is { } decoded)
+                    {
+                        items.Add(decoded);
+                    }
+                }
+
+                return new ListPage<T>(items, response.Body.Metadata);
             },
-            (selector, version, timeout, onError, ct) => Typed<T>(@namespace is null
+            (selector, version, timeout, onError, ct) => Typed<T>(entity, undecodable, @namespace is null
                 ? client.CustomObjects.WatchListClusterCustomObjectAsync(entity.Group, entity.ApiVersion, entity.PluralName, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
                 : client.CustomObjects.WatchListNamespacedCustomObjectAsync(entity.Group, entity.ApiVersion, @namespace, entity.PluralName, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct), ct));
     }
 
-    /// <summary>The CustomObjects watch yields each object as a <see cref="JsonElement"/>; read it as <typeparamref name="T"/>.</summary>
-    private static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(IAsyncEnumerable<(WatchEventType, object)> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The CustomObjects watch yields each object as a <see cref="JsonElement"/>; read it as
+    /// <typeparamref name="T"/>, skipping (and reporting) what cannot be read. A BOOKMARK carries only
+    /// metadata and always decodes.
+    /// </summary>
+    private static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(KubernetesEntityAttribute entity, Action<UndecodableObject> undecodable, IAsyncEnumerable<(WatchEventType, object)> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class
     {
         await foreach (var (type, obj) in events.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            yield return (type, obj is JsonElement element ? KubernetesJson.Deserialize<T>(element) : (T)obj);
+            var decoded = obj is JsonElement element ? TryDecode<T>(element, entity, undecodable) : (T)obj;
+            if (decoded is not null)
+            {
+                yield return (type, decoded);
+            }
+        }
+    }
+
+    /// <summary>Reads <paramref name="element"/> as <typeparamref name="T"/>, or reports it and answers null.</summary>
+    private static T? TryDecode<T>(JsonElement element, KubernetesEntityAttribute entity, Action<UndecodableObject> undecodable)
+        where T : class
+    {
+        try
+        {
+            return KubernetesJson.Deserialize<T>(element);
+        }
+        catch (JsonException e)
+        {
+            string? Meta(string field) =>
+                element.ValueKind == JsonValueKind.Object && element.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+                && metadata.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+            var apiVersion = element.ValueKind == JsonValueKind.Object && element.TryGetProperty("apiVersion", out var v) && v.ValueKind == JsonValueKind.String
+                ? v.GetString()! : $"{entity.Group}/{entity.ApiVersion}";
+            undecodable(new UndecodableObject(entity.Kind, apiVersion, Meta("namespace"), Meta("name"), Meta("uid"), Meta("resourceVersion"), e.Message));
+            return null;
         }
     }
 

@@ -9,15 +9,18 @@ namespace UserApiOperator.Deploy.Tests;
 /// </summary>
 public sealed class RbacTests
 {
-    /// <summary>Every API call the operator makes, in any namespace.</summary>
+    /// <summary>
+    /// Every API call the operator makes, in any namespace, as the API server authorises it: a
+    /// server-side apply that creates its object needs create as well as patch (handlers/patch.go).
+    /// </summary>
     public static readonly IReadOnlySet<RbacGrant> OperatorCalls = Grants(
         ("userapi.example.com", "userapis", "list watch"),
         ("userapi.example.com", "userapis/status", "patch"),
         ("", "secrets", "get list watch create patch"),
-        ("", "services", "list watch patch"),
+        ("", "services", "list watch create patch"),
         ("", "events", "create"),
-        ("apps", "deployments", "list watch patch"),
-        ("networking.k8s.io", "ingresses", "list watch patch delete"));
+        ("apps", "deployments", "list watch create patch"),
+        ("networking.k8s.io", "ingresses", "list watch create patch delete"));
 
     /// <summary>The calls of leader election, in the leader-election namespace.</summary>
     public static readonly IReadOnlySet<RbacGrant> LeaderElectionCalls = Grants(

@@ -32,7 +32,7 @@ public sealed class DiscoveryTests : FakeServerTest
         Assert.Contains("example.com", names);
 
         var (_, apps) = await Http.GetJsonAsync("/apis/apps/v1");
-        Assert.Equal(new[] { "deployments", "deployments/status" }, apps["resources"]!.AsArray().Select(r => r!["name"].Str()!).ToArray());
+        Assert.Equal(new[] { "deployments", "deployments/scale", "deployments/status" }, apps["resources"]!.AsArray().Select(r => r!["name"].Str()!).ToArray());
 
         var (_, widgets) = await Http.GetJsonAsync("/apis/example.com/v1");
         var widget = widgets["resources"]!.AsArray().First()!;

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 namespace KubeApiFake;
 
 /// <summary>Turns HTTP requests into store operations and Kubernetes-shaped responses (the single Kestrel endpoint).</summary>
-internal sealed class ApiRequestHandler(
+internal sealed partial class ApiRequestHandler(
     FakeKubeApiServer server,
     ResourceStore store,
     FaultInjector faults,
@@ -49,6 +49,25 @@ internal sealed class ApiRequestHandler(
             }
         }
 
+        if (server.AccessControl is { } access)
+        {
+            var refused = access.Admit(ctx, out var user);
+            recorded = recorded with { User = user };
+            if (refused is not null)
+            {
+                await WriteJsonAsync(ctx, refused.Code, refused.ToStatus(), null).ConfigureAwait(false);
+                log.Add(recorded with { StatusCode = refused.Code });
+                return;
+            }
+        }
+
+        if (faults.CutOffFor(recorded) is { } cutOff)
+        {
+            await CutOffAsync(ctx, cutOff).ConfigureAwait(false);
+            log.Add(recorded);
+            return;
+        }
+
         if (faults.Take(recorded) is { } faultCode)
         {
             var reason = StatusResponses.ReasonFor(faultCode);
@@ -77,6 +96,7 @@ internal sealed class ApiRequestHandler(
                 return;
             }
             var (code, response, warnings) = Dispatch(ctx, route, method, body);
+            response = AsTableIfAsked(ctx, route, method, code, response);
             await WriteJsonAsync(ctx, code, response, warnings).ConfigureAwait(false);
         }
         catch (KubeApiException e) when (!ctx.Response.HasStarted)
@@ -145,6 +165,10 @@ internal sealed class ApiRequestHandler(
         {
             throw StatusResponses.ResourceNotFound();
         }
+        if (route.Subresource == "scale" && route.Name is not null && rt.Scale is { } scale)
+        {
+            return DispatchScale(ctx, rt, scale, route, method, body);
+        }
         if (route.Subresource is not null && !(route.Subresource == "status" && rt.HasStatusSubresource))
         {
             throw StatusResponses.ResourceNotFound();
@@ -190,6 +214,10 @@ internal sealed class ApiRequestHandler(
             {
                 var o = WriteOptionsFor(ctx);
                 var media = MediaType(ctx) ?? "";
+                if (server.AccessControl is { } access && media == "application/apply-patch+yaml" && store.Get(rt.Gvr, ns, route.Name) is null)
+                {
+                    access.AuthorizeCreateOnPatch(ctx, rt, ns, route.Name, route.Subresource);
+                }
                 var (code, patched) = store.Patch(rt, ns, route.Name, media, body ?? "", o, statusWrite);
                 return (code, patched, o.Warnings);
             }
@@ -363,10 +391,26 @@ internal sealed class ApiRequestHandler(
         log.Add(recorded with { StatusCode = 200 });
         using var timeoutCts = new CancellationTokenSource();
         if (timeout is { } t) timeoutCts.CancelAfter(t);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown, watcher.DroppedToken, timeoutCts.Token);
+        using var registration = faults.RegisterWatch(recorded);
+        using var cutOffCts = new CancellationTokenSource();
+        _ = registration.CutBy.Task.ContinueWith(
+            _ =>
+            {
+                try
+                {
+                    cutOffCts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The stream already ended.
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown, watcher.DroppedToken, timeoutCts.Token, cutOffCts.Token);
         var token = linked.Token;
         var body = ctx.Response.Body;
         var interval = server.Options.BookmarkInterval;
+        var asTable = WatchTableConverter(ctx, rt);
         try
         {
             await StartStreamAsync(ctx).ConfigureAwait(false);
@@ -377,7 +421,7 @@ internal sealed class ApiRequestHandler(
                 var wrote = false;
                 while (watcher.Reader.TryRead(out var line))
                 {
-                    await body.WriteAsync(line, ctx.RequestAborted).ConfigureAwait(false);
+                    await body.WriteAsync(asTable is null ? line : asTable(line), ctx.RequestAborted).ConfigureAwait(false);
                     wrote = true;
                 }
                 if (wrote) await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
@@ -416,7 +460,30 @@ internal sealed class ApiRequestHandler(
             store.CloseWatch(watcher);
             watcher.DisposeToken();
         }
+        if (registration.CutBy.Task.IsCompletedSuccessfully)
+        {
+            await CutOffAsync(ctx, registration.CutBy.Task.Result).ConfigureAwait(false);
+            return;
+        }
         if (watcher.WasDropped) ctx.Abort();
+    }
+
+    /// <summary>Answers nothing: resets the connection now (Reset), or once the cut-off ends or the client gives up (Hang).</summary>
+    private async Task CutOffAsync(HttpContext ctx, FaultInjector.CutOffRule cutOff)
+    {
+        if (cutOff.Mode == CutOffMode.Hang)
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown, cutOff.Released);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Released, client gone, or shutting down: the connection is reset below either way.
+            }
+        }
+        ctx.Abort();
     }
 
     private static async Task StartStreamAsync(HttpContext ctx)

@@ -98,6 +98,8 @@ internal static class CustomResourceDefinitions
                 HasStatusSubresource = version["subresources"]?["status"] is not null,
                 IsCustomResource = true,
                 Schema = version["schema"]?["openAPIV3Schema"]?.DeepClone() as JsonObject,
+                Scale = ScaleSubresource.FromCrd(version["subresources"]?["scale"] as JsonObject),
+                PrinterColumns = version["additionalPrinterColumns"]?.DeepClone() as JsonArray,
             });
         }
         return result;

@@ -9,7 +9,7 @@ namespace KubeApiFake;
 /// progressDeadlineSeconds 600, pod template defaults), Service (type ClusterIP, allocated clusterIP,
 /// sessionAffinity None, port protocol TCP and targetPort), Secret (type Opaque, stringData folded
 /// into data), Namespace (phase Active, finalizer, name label), Ingress/Service/Deployment initial
-/// status, CRD status (Established).
+/// status, Pod phase Pending, CRD status (Established).
 /// </summary>
 internal static class Defaulting
 {
@@ -31,6 +31,10 @@ internal static class Defaulting
                 break;
             case ("networking.k8s.io", "ingresses"):
                 if (obj["status"] is not JsonObject) obj["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() };
+                break;
+            case ("", "pods"):
+                // A Pod no kubelet has seen yet: the registry's PrepareForCreate sets phase Pending.
+                if (obj["status"] is not JsonObject { Count: > 0 }) obj["status"] = new JsonObject { ["phase"] = "Pending" };
                 break;
             case ("apiextensions.k8s.io", "customresourcedefinitions"):
                 CustomResourceDefinitions.Default(obj, old, now);

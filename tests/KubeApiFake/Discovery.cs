@@ -81,6 +81,8 @@ internal static partial class Discovery
             if (t.ShortNames.Count > 0) entry["shortNames"] = new JsonArray(t.ShortNames.Select(s => (JsonNode)s).ToArray());
             if (t.Categories.Count > 0) entry["categories"] = new JsonArray(t.Categories.Select(s => (JsonNode)s).ToArray());
             resources.Add(entry);
+            // Subresources in the real server's order: scale before status.
+            if (t.Scale is not null) resources.Add(ScaleSubresource.DiscoveryEntry(t));
             if (t.HasStatusSubresource)
             {
                 resources.Add(new JsonObject

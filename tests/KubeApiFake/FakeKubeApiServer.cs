@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -24,7 +23,7 @@ namespace KubeApiFake;
 /// var response = await http.GetAsync("/api/v1/namespaces/default/secrets/x"); // 404 Status
 /// </code>
 /// </example>
-public sealed class FakeKubeApiServer : IAsyncDisposable
+public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ChangeSignal _signal = new();
@@ -39,6 +38,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         Options = options;
         _log = new RequestLog(options.RequestLogLimit, _signal);
         Store = new ResourceStore(options, _signal);
+        AccessControl = options.EnableAuthorization ? new AccessControl(Store) : null;
+        // Real time, not options.TimeProvider: clients check validity against their own clock.
+        _tls = options.UseTls ? ServingCertificates.Create(DateTimeOffset.UtcNow) : null;
     }
 
     /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
@@ -108,13 +110,14 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            Listen(k);
             k.AddServerHeader = false;
             k.Limits.MinResponseDataRate = null;
             k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
+        UseTransportMiddleware(app);
         var handler = new ApiRequestHandler(this, Store, Faults, _log, _shutdown.Token);
         app.Run(handler.HandleAsync);
         _app = app;
@@ -123,8 +126,11 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    /// <summary>An <see cref="HttpClient"/> whose BaseAddress is this server.</summary>
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+    /// <summary>
+    /// An <see cref="HttpClient"/> whose BaseAddress is this server; with
+    /// <see cref="FakeKubeApiServerOptions.EnableAuthorization"/> on it sends <see cref="AdminToken"/>.
+    /// </summary>
+    public HttpClient CreateClient() => CreateClient(AccessControl?.Tokens.AdminToken);
 
     /// <summary>
     /// Server-side applies every document of <paramref name="yaml"/> over HTTP, as
@@ -169,15 +175,25 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         return applied;
     }
 
-    /// <summary>A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token <c>fake-token</c>.</summary>
-    public string KubeconfigYaml(string @namespace = "default") =>
+    /// <summary>
+    /// A kubeconfig (YAML) pointing at this server: cluster/context/user <c>fake</c>, token
+    /// <see cref="AdminToken"/> with <see cref="FakeKubeApiServerOptions.EnableAuthorization"/> on,
+    /// otherwise <c>fake-token</c>.
+    /// </summary>
+    public string KubeconfigYaml(string @namespace = "default") => KubeconfigYaml(@namespace, AccessControl?.Tokens.AdminToken ?? "fake-token");
+
+    /// <summary>A kubeconfig (YAML) pointing at this server whose user authenticates with <paramref name="token"/> (e.g. from <see cref="IssueServiceAccountToken"/>).</summary>
+    /// <param name="namespace">The context's namespace.</param>
+    /// <param name="token">The bearer token.</param>
+    /// <returns>The kubeconfig text.</returns>
+    public string KubeconfigYaml(string @namespace, string token) =>
         string.Create(CultureInfo.InvariantCulture, $"""
             apiVersion: v1
             kind: Config
             clusters:
             - name: fake
               cluster:
-                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}
+                server: {BaseAddress.GetLeftPart(UriPartial.Authority)}{CertificateAuthorityLine}
             contexts:
             - name: fake
               context:
@@ -188,7 +204,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             users:
             - name: fake
               user:
-                token: fake-token
+                token: {token}
 
             """);
 
@@ -262,5 +278,6 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             await _app.DisposeAsync().ConfigureAwait(false);
         }
         _shutdown.Dispose();
+        _tls?.Dispose();
     }
 }

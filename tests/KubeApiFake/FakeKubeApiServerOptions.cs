@@ -1,7 +1,7 @@
 namespace KubeApiFake;
 
 /// <summary>Settings of a <see cref="FakeKubeApiServer"/>.</summary>
-public sealed class FakeKubeApiServerOptions
+public sealed partial class FakeKubeApiServerOptions
 {
     /// <summary>How many past events the watch history retains (a real watch cache holds a window too). Default 1000.</summary>
     public int HistoryLimit { get; set; } = 1000;
@@ -26,6 +26,25 @@ public sealed class FakeKubeApiServerOptions
 
     /// <summary>Most recent requests kept in <see cref="FakeKubeApiServer.Requests"/> (older ones are dropped). Default 10000.</summary>
     public int RequestLogLimit { get; set; } = 10_000;
+
+    /// <summary>
+    /// Authenticate every request by its bearer token and authorise it with RBAC over the stored
+    /// Roles, ClusterRoles and bindings, as kube-apiserver does (401 for a missing or unknown token,
+    /// 403 for a denied request). Seeds the bootstrap <c>cluster-admin</c>, <c>system:discovery</c>
+    /// and <c>system:public-info-viewer</c> ClusterRoles and bindings. Default false: every request
+    /// is allowed and any token works.
+    /// </summary>
+    public bool EnableAuthorization { get; set; }
+
+    /// <summary>
+    /// Serve HTTPS with a serving certificate (for <c>127.0.0.1</c>, <c>::1</c> and <c>localhost</c>)
+    /// signed by a certificate authority, both made at start;
+    /// <see cref="FakeKubeApiServer.KubeconfigYaml(string, string)"/> then carries the authority as
+    /// <c>certificate-authority-data</c> and <see cref="FakeKubeApiServer.CreateClient()"/> trusts it.
+    /// Needed by clients that send credentials only over TLS (client-go, hence kubectl, reads a
+    /// kubeconfig's user only for an https server). Default false: plain HTTP.
+    /// </summary>
+    public bool UseTls { get; set; }
 
     /// <summary>Extra resource types served from the start.</summary>
     public IEnumerable<ResourceType> AdditionalResources { get; set; } = [];

@@ -1,7 +1,7 @@
 namespace KubeApiFake;
 
 /// <summary>Answers the next matching requests with an error Status instead of serving them. Thread-safe.</summary>
-public sealed class FaultInjector
+public sealed partial class FaultInjector
 {
     private readonly Lock _lock = new();
     private readonly List<Rule> _rules = [];

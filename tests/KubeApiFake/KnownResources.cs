@@ -33,6 +33,21 @@ public static class KnownResources
     /// <summary>apiextensions.k8s.io/v1 customresourcedefinitions.</summary>
     public static readonly GroupVersionResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "customresourcedefinitions");
 
+    /// <summary>core/v1 serviceaccounts.</summary>
+    public static readonly GroupVersionResource ServiceAccounts = new("", "v1", "serviceaccounts");
+
+    /// <summary>rbac.authorization.k8s.io/v1 roles (namespaced).</summary>
+    public static readonly GroupVersionResource Roles = new("rbac.authorization.k8s.io", "v1", "roles");
+
+    /// <summary>rbac.authorization.k8s.io/v1 rolebindings (namespaced).</summary>
+    public static readonly GroupVersionResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings");
+
+    /// <summary>rbac.authorization.k8s.io/v1 clusterroles (cluster-scoped).</summary>
+    public static readonly GroupVersionResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "clusterroles");
+
+    /// <summary>rbac.authorization.k8s.io/v1 clusterrolebindings (cluster-scoped).</summary>
+    public static readonly GroupVersionResource ClusterRoleBindings = new("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
+
     /// <summary>Descriptors of every built-in resource, in discovery order.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
     [
@@ -41,10 +56,19 @@ public static class KnownResources
         new("", "v1", "services", "Service", true) { ShortNames = ["svc"], Categories = ["all"], HasStatusSubresource = true },
         new("", "v1", "events", "Event", true) { ShortNames = ["ev"] },
         new("", "v1", "configmaps", "ConfigMap", true) { ShortNames = ["cm"] },
-        new("apps", "v1", "deployments", "Deployment", true) { ShortNames = ["deploy"], Categories = ["all"], HasStatusSubresource = true },
+        new("apps", "v1", "deployments", "Deployment", true)
+        {
+            ShortNames = ["deploy"], Categories = ["all"], HasStatusSubresource = true,
+            Scale = new(".spec.replicas", ".status.replicas", ".spec.selector"),
+        },
         new("networking.k8s.io", "v1", "ingresses", "Ingress", true) { ShortNames = ["ing"], HasStatusSubresource = true },
         new("coordination.k8s.io", "v1", "leases", "Lease", true),
         new("events.k8s.io", "v1", "events", "Event", true) { ShortNames = ["ev"] },
+        new("", "v1", "serviceaccounts", "ServiceAccount", true) { ShortNames = ["sa"] },
+        new("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+        new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+        new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+        new("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
         new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false)
         {
             ShortNames = ["crd", "crds"], Categories = ["api-extensions"], HasStatusSubresource = true,

@@ -23,6 +23,21 @@ public sealed record RecordedRequest(string Method, string Path, string Query, s
     /// <summary>Kubernetes verb when the path named a resource: get, list, watch, create, update, patch, delete, deletecollection; null otherwise.</summary>
     public string? Verb { get; init; }
 
+    /// <summary>
+    /// The authenticated user when <see cref="FakeKubeApiServerOptions.EnableAuthorization"/> is on
+    /// (null when authentication failed, or when access control is off).
+    /// </summary>
+    public KubeUser? User { get; init; }
+
+    /// <summary>
+    /// Every verb a real API server authorises this request as: <see cref="Verb"/>, plus
+    /// <c>create</c> for a PATCH answered 201, i.e. a server-side apply that created its object
+    /// (k8s.io/apiserver/pkg/endpoints/handlers/patch.go checks <c>create</c> too before creating).
+    /// Empty when the path names no resource.
+    /// </summary>
+    public IReadOnlyList<string> Verbs =>
+        Verb is null ? [] : Verb == "patch" && StatusCode == 201 ? ["patch", "create"] : [Verb];
+
     /// <summary>True for requests that change state (not GET, not watch).</summary>
     public bool IsWrite => !IsWatch && !string.Equals(Method, "GET", StringComparison.OrdinalIgnoreCase)
                                      && !string.Equals(Method, "HEAD", StringComparison.OrdinalIgnoreCase);

@@ -34,6 +34,12 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     /// <summary>The CRD's <c>openAPIV3Schema</c> (structural schema) for this version, or null.</summary>
     public JsonObject? Schema { get; init; }
 
+    /// <summary>The <c>scale</c> subresource (autoscaling/v1 Scale), or null when the resource has none.</summary>
+    public ScaleSubresource? Scale { get; init; }
+
+    /// <summary>A CRD version's <c>additionalPrinterColumns</c> (for <c>Table</c> responses), or null.</summary>
+    public JsonArray? PrinterColumns { get; init; }
+
     /// <summary>The resource as a <see cref="GroupVersionResource"/>.</summary>
     public GroupVersionResource Gvr => new(Group, Version, Plural);
 

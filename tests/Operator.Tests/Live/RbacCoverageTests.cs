@@ -41,7 +41,7 @@ public sealed partial class RbacCoverageTests
 
         var calls = live.Api.Requests
             .Where(r => r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true && r.Verb is not null)
-            .Select(r => (Grant: Grant(r.Verb!, r.Path), Namespace: NamespaceOf(r.Path)))
+            .SelectMany(r => r.Verbs.Select(verb => (Grant: Grant(verb, r.Path), Namespace: NamespaceOf(r.Path))))
             .ToHashSet();
         var missing = calls.Where(c => !RenderedManifests.Grants(c.Grant.Group, c.Grant.Resource, c.Grant.Verb, leaderElection: c.Namespace == leaseNamespace)).ToList();
         var granted = RenderedManifests.ClusterGrants().Union(RenderedManifests.LeaderElectionGrants()).ToHashSet();

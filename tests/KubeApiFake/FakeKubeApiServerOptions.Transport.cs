@@ -1,0 +1,14 @@
+namespace KubeApiFake;
+
+/// <summary>Listener settings: the port and the access log.</summary>
+public sealed partial class FakeKubeApiServerOptions
+{
+    /// <summary>Loopback port to listen on; 0 (default) picks a free one.</summary>
+    public int Port { get; set; }
+
+    /// <summary>
+    /// Called once per answered request with one line (<c>GET /api/v1/pods 200 1.2ms</c>; watches when
+    /// they end; refused requests too). Default null: nothing is written.
+    /// </summary>
+    public Action<string>? AccessLog { get; set; }
+}

@@ -44,6 +44,10 @@ internal sealed class DeploymentControllerSimulator(IKubernetes client, FakeKube
             {
                 resourceVersion = "";
             }
+            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
+            {
+                // The server ended a watch before its first event; KubernetesClient throws for that.
+            }
         }
     }
 

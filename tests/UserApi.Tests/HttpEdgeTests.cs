@@ -30,6 +30,7 @@ public sealed class HttpEdgeTests(MariaDbFixture fixture)
     [InlineData("/nope", HttpStatusCode.NotFound)]
     [InlineData("/ready", HttpStatusCode.OK)]
     [InlineData("/openapi.json", HttpStatusCode.OK)]
+    [InlineData("/metrics", HttpStatusCode.OK)]
     public async Task Head_answers_as_get_would_without_a_body(string path, HttpStatusCode status)
     {
         using var get = await Client.GetAsync(path);

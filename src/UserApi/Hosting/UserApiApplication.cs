@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
+using Prometheus;
 using UserApiService.Data;
 using UserApiService.Endpoints;
 using UserApiService.Errors;
@@ -113,8 +114,12 @@ public static class UserApiApplication
     }
 
     /// <summary>
-    /// Adds the middleware and endpoints: FastAPI-shaped errors, Swagger UI at <c>/docs</c>, the
-    /// OpenAPI document at <c>/openapi.json</c> and the API of <see cref="UserEndpoints"/>.
+    /// Adds the middleware and endpoints: FastAPI-shaped errors, <c>HEAD</c> as <c>GET</c>, Swagger UI
+    /// at <c>/docs</c>, the OpenAPI document at <c>/openapi.json</c>, the API of
+    /// <see cref="UserEndpoints"/>, and Prometheus metrics at <c>/metrics</c> (HTTP requests by route
+    /// template and status code with durations, MySqlConnector's pool figures as
+    /// <c>mysqlconnector_db_client_connections_*{pool_name="userapi"}</c>, .NET runtime figures;
+    /// left out of the OpenAPI document).
     /// </summary>
     /// <param name="app">The built application.</param>
     public static void Configure(WebApplication app)
@@ -135,9 +140,17 @@ public static class UserApiApplication
         });
         app.UseRouting();
         app.UseCaseSensitiveRouting();
+        // After routing, so that requests are labelled by route template (/users/{user_id}), not path.
+        app.UseHttpMetrics();
 
         app.MapOpenApi("/openapi.json");
         app.MapUserApi();
+        app.MapMetrics("/metrics").ExcludeFromDescription();
 
+        // prometheus-net starts listening to .NET meters (MySqlConnector's pool figures) only at the
+        // first collection (Metrics.SuppressDefaultMetrics' SetBeforeFirstCollectCallback in
+        // prometheus-net 8.2.1), and db.client.connections.usage is an up-down counter: changes
+        // before that would be lost for good, leaving the gauge short. So collect once now.
+        Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
     }
 }

@@ -36,6 +36,9 @@ public sealed class MetricsTests(MariaDbFixture fixture)
         // MySqlConnector's meter: the connection the query used is idle in the pool now.
         Assert.True(Value(lines, "mysqlconnector_db_client_connections_usage{", "pool_name=\"userapi\"", "state=\"idle\"") >= 1);
         Assert.Contains(lines, line => line.StartsWith("mysqlconnector_db_client_connections_max{pool_name=\"userapi\"}", StringComparison.Ordinal));
+
+        // Requests are measured once (UseHttpMetrics), not a second time through ASP.NET Core's own meters.
+        Assert.DoesNotContain(lines, line => line.Contains("http_server_request_duration", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -93,6 +93,19 @@ public static class UserApiApplication
             .Build());
         builder.Services.AddSingleton<UserRepository>();
 
+        // Before the first collection, when prometheus-net starts its meter listener. Only the
+        // driver's pool figures and the runtime's: by default it also listens to ASP.NET Core's and
+        // Kestrel's meters, which then record a second request-duration histogram per request next
+        // to UseHttpMetrics' one. And it deletes a series not updated for 5 minutes, which turns an
+        // up-down counter (db.client.connections.usage) wrong after an idle spell: its next change
+        // would start again from 0. The driver's series are few and fixed, so keep them for the
+        // longest prometheus-net allows, a day; every readiness probe (GET /ready) updates them.
+        Metrics.ConfigureMeterAdapter(options =>
+        {
+            options.InstrumentFilterPredicate = static instrument => instrument.Meter.Name is "MySqlConnector" or "System.Runtime";
+            options.MetricsExpireAfter = TimeSpan.FromDays(1);
+        });
+
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             // Raw UTF-8 for every non-ASCII character, as FastAPI writes it.

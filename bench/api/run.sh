@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of the UserApi (src/UserApi) against a private MariaDB seeded with 10,000 users,
-# compared with the same queries run by a plain MySql.Data loop without HTTP (bench/api/DriverLoop).
+# compared with the same queries run by a plain MySqlConnector loop without HTTP (bench/api/DriverLoop)
+# and, optionally, with another build of the UserApi measured in the same run (BENCH_BASELINE_DLL).
 # See bench/api/README.md for what each figure means.
 #
 # Usage: bench/api/run.sh [--duration SECONDS] [--warmup SECONDS]
@@ -21,6 +22,8 @@ ROWS=10000
 DB_PORT="${BENCH_DB_PORT:-13307}"
 API_PORT="${BENCH_API_PORT:-18000}"
 API_URL="http://127.0.0.1:${API_PORT}"
+BASELINE_DLL="${BENCH_BASELINE_DLL:-}"
+BASELINE_URL="http://127.0.0.1:$((API_PORT + 1))"
 WORK_DIR="${REPO_ROOT}/.local/bench-api"
 READY_TIMEOUT=60
 
@@ -29,7 +32,7 @@ usage() {
 Usage: $(basename "$0") [--duration SECONDS] [--warmup SECONDS]
 
 Benchmarks the UserApi against a private MariaDB with ${ROWS} users: wrk at ${CONNECTIONS[*]}
-connections on /status, /users/{id} and /users, and the same queries by a plain MySql.Data loop
+connections on /status, /users/{id} and /users, and the same queries by a plain MySqlConnector loop
 (bench/api/DriverLoop) at the same concurrency. Prints one table, the CPU each process used, the
 UserApi's peak RSS and the size of the /users response.
 
@@ -45,6 +48,9 @@ Environment:
   BENCH_API_PORT  port of the UserApi on 127.0.0.1 (default 18000)
   BENCH_API_DLL   benchmark this userapi.dll instead of building src/UserApi (e.g. a build of
                   another commit, to compare)
+  BENCH_BASELINE_DLL  also benchmark this userapi.dll (e.g. a build of an older commit), on port
+                  BENCH_API_PORT+1, in the same run: every case runs against the UserApi, then the
+                  baseline, then the driver loop, so that drift on the machine hits all alike
   MYSQL_MAX_POOL_SIZE and the other UserApi settings pass through to the UserApi when set.
 
 Logs and raw outputs: ${WORK_DIR}
@@ -87,6 +93,7 @@ MARIADB_SH="${REPO_ROOT}/hack/mariadb.sh"
 DB_ENV=(MYSQL_HOST=127.0.0.1 "MYSQL_PORT=${DB_PORT}" MYSQL_USER=root "MYSQL_PASSWORD=${MYSQL_PASSWORD}" MYSQL_DATABASE=Main)
 
 API_PID=""
+BASELINE_PID=""
 DRIVER_PROC=""
 DB_STARTED=0
 
@@ -108,9 +115,14 @@ stop_pid() {
 }
 
 stop_api() {
-    [[ -n "$API_PID" ]] || return 0
-    stop_pid "$API_PID" "the UserApi"
-    API_PID=""
+    if [[ -n "$API_PID" ]]; then
+        stop_pid "$API_PID" "the UserApi"
+        API_PID=""
+    fi
+    if [[ -n "$BASELINE_PID" ]]; then
+        stop_pid "$BASELINE_PID" "the baseline UserApi"
+        BASELINE_PID=""
+    fi
 }
 
 stop_driver() {
@@ -215,26 +227,38 @@ build() {
     DRIVER_DLL="${REPO_ROOT}/bench/api/DriverLoop/bin/Release/net10.0/driverloop.dll"
     [[ -f "$API_DLL" ]] || die "missing ${API_DLL} after the build"
     [[ -f "$DRIVER_DLL" ]] || die "missing ${DRIVER_DLL} after the build"
+    [[ -z "$BASELINE_DLL" || -f "$BASELINE_DLL" ]] || die "missing BENCH_BASELINE_DLL ${BASELINE_DLL}"
+}
+
+# launch_api DLL URL LOG NAME: starts one UserApi build and waits for /ready; sets LAUNCHED_PID.
+launch_api() {
+    local dll="$1" url="$2" logfile="$3" name="$4"
+    if curl -s -o /dev/null --max-time 2 "${url}/status"; then
+        die "something already answers on ${url}; stop it or set BENCH_API_PORT"
+    fi
+    log "starting ${name} on ${url}"
+    env "${DB_ENV[@]}" ASPNETCORE_ENVIRONMENT=Production dotnet "$dll" --urls "$url" \
+        </dev/null >"$logfile" 2>&1 &
+    LAUNCHED_PID=$!
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    until curl -sf -o /dev/null --max-time 2 "${url}/ready"; do
+        if ! kill -0 "$LAUNCHED_PID" 2>/dev/null; then
+            tail -n 30 "$logfile" >&2
+            die "${name} exited during start-up (log above)"
+        fi
+        ((SECONDS < deadline)) || { tail -n 30 "$logfile" >&2; die "${name} was not ready within ${READY_TIMEOUT} s"; }
+        sleep 0.25
+    done
+    log "${name} ready (pid ${LAUNCHED_PID})"
 }
 
 start_api() {
-    if curl -s -o /dev/null --max-time 2 "${API_URL}/status"; then
-        die "something already answers on ${API_URL}; stop it or set BENCH_API_PORT"
+    launch_api "$API_DLL" "$API_URL" "${WORK_DIR}/userapi.log" "the UserApi"
+    API_PID="$LAUNCHED_PID"
+    if [[ -n "$BASELINE_DLL" ]]; then
+        launch_api "$BASELINE_DLL" "$BASELINE_URL" "${WORK_DIR}/baseline.log" "the baseline UserApi"
+        BASELINE_PID="$LAUNCHED_PID"
     fi
-    log "starting the UserApi on ${API_URL}"
-    env "${DB_ENV[@]}" ASPNETCORE_ENVIRONMENT=Production dotnet "$API_DLL" --urls "$API_URL" \
-        </dev/null >"${WORK_DIR}/userapi.log" 2>&1 &
-    API_PID=$!
-    local deadline=$((SECONDS + READY_TIMEOUT))
-    until curl -sf -o /dev/null --max-time 2 "${API_URL}/ready"; do
-        if ! kill -0 "$API_PID" 2>/dev/null; then
-            tail -n 30 "${WORK_DIR}/userapi.log" >&2
-            die "the UserApi exited during start-up (log above)"
-        fi
-        ((SECONDS < deadline)) || { tail -n 30 "${WORK_DIR}/userapi.log" >&2; die "the UserApi was not ready within ${READY_TIMEOUT} s"; }
-        sleep 0.25
-    done
-    log "UserApi ready (pid ${API_PID})"
 }
 
 check_responses() {
@@ -254,6 +278,15 @@ check_responses() {
     headers="$(tr -d '\r' <"${WORK_DIR}/users.headers" | tr 'A-Z' 'a-z')"
     USERS_CHUNKED=no
     [[ "$headers" == *"transfer-encoding: chunked"* && "$headers" != *"content-length:"* ]] && USERS_CHUNKED=yes
+    if [[ -n "$BASELINE_DLL" ]]; then
+        local path
+        for path in /users/2 /users/3 "/users/${ROWS}1" /users/abc /status; do
+            [[ "$(curl -s --max-time 5 "${BASELINE_URL}${path}")" == "$(curl -s --max-time 5 "${API_URL}${path}")" ]] \
+                || die "the baseline answers GET ${path} differently from the UserApi"
+        done
+        curl -sf --max-time 30 -o "${WORK_DIR}/users-baseline.json" "${BASELINE_URL}/users" || die "baseline GET /users failed"
+        cmp -s "${WORK_DIR}/users.json" "${WORK_DIR}/users-baseline.json" || die "the baseline answers GET /users differently"
+    fi
 }
 
 # --- 4. Measurements ------------------------------------------------------------------------------
@@ -276,10 +309,13 @@ vm_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 CLK_TCK="$(getconf CLK_TCK)"
 declare -A RESULT CPU
 
-# run_wrk KEY CONNECTIONS PATH [LUA SCRIPT]: one measured wrk run. RESULT[KEY] = "rps p50 p99 errors
-# non2xx"; CPU[KEY] = cores busy: "userapi mariadb wrk other" (other = every other process).
+# run_wrk KEY CONNECTIONS PATH [LUA SCRIPT]: one measured wrk run, against the baseline UserApi when
+# KEY starts with "base-", else against the UserApi. RESULT[KEY] = "rps p50 p99 errors non2xx";
+# CPU[KEY] = cores busy: "userapi mariadb wrk other" (other = every other process).
 run_wrk() {
     local key="$1" connections="$2" path="$3" script="${4:-${SCRIPT_DIR}/report.lua}"
+    local API_URL="$API_URL" API_PID="$API_PID"
+    if [[ "$key" == base-* ]]; then API_URL="$BASELINE_URL" API_PID="$BASELINE_PID"; fi
     local threads=$((connections < 2 ? connections : 2)) # wrk needs connections >= threads
     local out="${WORK_DIR}/wrk-${key}.txt"
     local api_before db_before all_before api_after db_after all_after seconds rps p50 p99 errors non2xx line user sys
@@ -303,16 +339,16 @@ run_wrk() {
         -v u="$user" -v s="$sys" -v t="$CLK_TCK" -v sec="$seconds" 'BEGIN {
             w = u + s; o = all / t - a / t - d / t - w; if (o < 0) o = 0
             printf "%.2f %.2f %.2f %.2f", a / t / sec, d / t / sec, w / sec, o / sec }')"
-    log "$(printf '%-14s c=%-3s %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %s/%s  cpu userapi/mariadb/wrk/other %s' \
-        "$path" "$connections" "$rps" "$p50" "$p99" "$errors" "$non2xx" "${CPU[$key]}")"
+    log "$(printf '%-5s %-14s c=%-3s %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %s/%s  cpu userapi/mariadb/wrk/other %s' \
+        "${key%%-*}" "$path" "$connections" "$rps" "$p50" "$p99" "$errors" "$non2xx" "${CPU[$key]}")"
 }
 
-# warm_wrk SECONDS PATH [LUA SCRIPT]: unmeasured load at 64 connections.
+# warm_wrk SECONDS PATH [LUA SCRIPT] [URL]: unmeasured load at 64 connections.
 warm_wrk() {
-    local seconds="$1" path="$2" script="${3:-${SCRIPT_DIR}/report.lua}"
+    local seconds="$1" path="$2" script="${3:-${SCRIPT_DIR}/report.lua}" url="${4:-$API_URL}"
     ((seconds > 0)) || return 0
-    log "warming up the UserApi: ${seconds} s of ${path} at 64 connections"
-    BENCH_LUA_DIR="$SCRIPT_DIR" wrk --timeout 30s -t 2 -c 64 -d "${seconds}s" -s "$script" "${API_URL}${path}" \
+    log "warming up ${url}: ${seconds} s of ${path} at 64 connections"
+    BENCH_LUA_DIR="$SCRIPT_DIR" wrk --timeout 30s -t 2 -c 64 -d "${seconds}s" -s "$script" "${url}${path}" \
         >"${WORK_DIR}/warmup.txt" 2>&1 || { cat "${WORK_DIR}/warmup.txt" >&2; die "warm-up wrk failed on ${path}"; }
 }
 
@@ -374,6 +410,7 @@ print_report() {
     echo "Machine: $(nproc) CPUs (${cpu_model}), ${mem_gb} GB; .NET SDK ${dotnet_version}; MariaDB ${DB_VERSION}."
     echo "wrk, the driver loop, the UserApi and MariaDB all run on this machine. UserApi settings: defaults${MYSQL_MAX_POOL_SIZE:+, MYSQL_MAX_POOL_SIZE=${MYSQL_MAX_POOL_SIZE}}."
     [[ -z "${BENCH_API_DLL:-}" ]] || echo "UserApi build: ${BENCH_API_DLL}"
+    [[ -z "$BASELINE_DLL" ]] || echo "Baseline (\"old\") build, measured right after the UserApi in every case: ${BASELINE_DLL}"
     echo
     printf '%-12s %5s | %10s %8s %8s | %10s %8s %8s | %10s\n' \
         case conns "API req/s" "p50 ms" "p99 ms" "driver q/s" "p50 ms" "p99 ms" "API/driver"
@@ -393,6 +430,24 @@ print_report() {
         done
     done
 
+    if [[ -n "$BASELINE_DLL" ]]; then
+        echo
+        echo "UserApi against the baseline build, same cases, same run:"
+        printf '%-12s %5s | %10s %8s %8s | %10s %8s %8s | %10s\n' \
+            case conns "API req/s" "p50 ms" "p99 ms" "old req/s" "p50 ms" "p99 ms" "API/old"
+        printf '%s\n' "-------------------+-------------------------------+-------------------------------+-----------"
+        local brps bp50 bp99
+        for name in status one all; do
+            label="$(case_label "$name")"
+            for c in "${CONNECTIONS[@]}"; do
+                read -r rps p50 p99 _ <<<"${RESULT[api-$name-$c]}"
+                read -r brps bp50 bp99 _ <<<"${RESULT[base-$name-$c]}"
+                printf '%-12s %5s | %10.1f %8.2f %8.2f | %10.1f %8.2f %8.2f | %9.0f%%\n' "$label" "$c" "$rps" "$p50" "$p99" \
+                    "$brps" "$bp50" "$bp99" "$(awk -v a="$rps" -v d="$brps" 'BEGIN { print (d > 0 ? 100 * a / d : 0) }')"
+            done
+        done
+    fi
+
     echo
     echo "CPU busy during each case, in cores (of $(nproc)); other = every other process on the machine:"
     printf '%-12s %5s | %8s %8s %8s %8s | %8s %8s %8s\n' case conns userapi mariadb wrk other driver mariadb other
@@ -409,24 +464,44 @@ print_report() {
             printf '%-12s %5s | %8s %8s %8s %8s | %8s %8s %8s\n' "$label" "$c" "$a" "$d" "$w" "$o" "$dr" "$dd" "$do"
         done
     done
+    if [[ -n "$BASELINE_DLL" ]]; then
+        echo "Baseline build, same columns as the UserApi's:"
+        for name in status one all; do
+            label="$(case_label "$name")"
+            for c in "${CONNECTIONS[@]}"; do
+                read -r a d w o <<<"${CPU[base-$name-$c]}"
+                printf '%-12s %5s | %8s %8s %8s %8s |\n' "$label" "$c" "$a" "$d" "$w" "$o"
+            done
+        done
+    fi
 
     echo
     local hold_mb=$((USERS_BYTES * 64 / 1024 / 1024))
     echo "GET /users: ${USERS_BYTES} bytes of JSON for ${ROWS} users; chunked without Content-Length (streamed): ${USERS_CHUNKED}."
     echo "UserApi peak RSS (VmHWM): $((RSS_BEFORE_USERS / 1024)) MB after the /status and /users/{id} cases,"
     echo "  $((RSS_AFTER_USERS / 1024)) MB after the /users cases (VmRSS then $((RSS_NOW / 1024)) MB)."
+    [[ -z "$BASELINE_DLL" ]] || echo "  Baseline build peak RSS (VmHWM) at the end: $((BASELINE_RSS / 1024)) MB."
     echo "  For comparison, 64 complete /users responses held at once would be ${hold_mb} MB as UTF-8 bytes"
     echo "  alone (64 x ${USERS_BYTES} B), several times that as .NET strings and objects."
-    local errors=0 key e n
+    local errors=0 baseline_errors=0 key e n
     for key in "${!RESULT[@]}"; do
-        if [[ "$key" == api-* ]]; then
+        if [[ "$key" == api-* || "$key" == base-* ]]; then
             read -r _ _ _ e n <<<"${RESULT[$key]}"
         else
             read -r _ _ _ e <<<"${RESULT[$key]}"
             n=0
         fi
-        errors=$((errors + ${e:-0} + ${n:-0}))
+        # The baseline is only a comparison: its failures are reported, they do not fail the run.
+        if [[ "$key" == base-* ]]; then
+            baseline_errors=$((baseline_errors + ${e:-0} + ${n:-0}))
+        else
+            errors=$((errors + ${e:-0} + ${n:-0}))
+        fi
     done
+    if ((baseline_errors > 0)); then
+        echo
+        echo "Note: the baseline build failed ${baseline_errors} requests (non-2xx or socket errors); see ${WORK_DIR}/wrk-base-*.txt"
+    fi
     if ((errors > 0)); then
         echo
         echo "WARNING: ${errors} failed requests or queries in total; see ${WORK_DIR}/wrk-*.txt and driverloop.log"
@@ -448,26 +523,34 @@ main() {
 
     local c
     warm_wrk "$WARMUP_STATUS" /status
+    [[ -z "$BASELINE_DLL" ]] || warm_wrk "$WARMUP_STATUS" /status "" "$BASELINE_URL"
     for c in "${CONNECTIONS[@]}"; do
         run_wrk "api-status-$c" "$c" /status
+        [[ -z "$BASELINE_DLL" ]] || run_wrk "base-status-$c" "$c" /status
     done
 
-    warm_wrk "$WARMUP" /users/1 "${SCRIPT_DIR}/users-by-id.lua"
+    local by_id="${SCRIPT_DIR}/users-by-id.lua"
+    warm_wrk "$WARMUP" /users/1 "$by_id"
+    [[ -z "$BASELINE_DLL" ]] || warm_wrk "$WARMUP" /users/1 "$by_id" "$BASELINE_URL"
     warm_driver one "$WARMUP"
     for c in "${CONNECTIONS[@]}"; do
-        run_wrk "api-one-$c" "$c" /users/1 "${SCRIPT_DIR}/users-by-id.lua"
+        run_wrk "api-one-$c" "$c" /users/1 "$by_id"
+        [[ -z "$BASELINE_DLL" ]] || run_wrk "base-one-$c" "$c" /users/1 "$by_id"
         run_driver "driver-one-$c" one "$c"
     done
     RSS_BEFORE_USERS="$(vm_kb "$API_PID" VmHWM)"
 
     warm_wrk "$WARMUP_ALL" /users
+    [[ -z "$BASELINE_DLL" ]] || warm_wrk "$WARMUP_ALL" /users "" "$BASELINE_URL"
     warm_driver all "$WARMUP_ALL"
     for c in "${CONNECTIONS[@]}"; do
         run_wrk "api-all-$c" "$c" /users
+        [[ -z "$BASELINE_DLL" ]] || run_wrk "base-all-$c" "$c" /users
         run_driver "driver-all-$c" all "$c"
     done
     RSS_AFTER_USERS="$(vm_kb "$API_PID" VmHWM)"
     RSS_NOW="$(vm_kb "$API_PID" VmRSS)"
+    [[ -z "$BASELINE_DLL" ]] || BASELINE_RSS="$(vm_kb "$BASELINE_PID" VmHWM)"
 
     stop_driver
     stop_api

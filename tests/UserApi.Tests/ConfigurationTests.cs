@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using MySql.Data.MySqlClient;
+using MySqlConnector;
 using UserApiService.Data;
 using UserApiService.Hosting;
 
@@ -24,7 +24,11 @@ public sealed class ConfigurationTests
         Assert.Equal("reader", options.User);
         Assert.Equal("s3cr;et'", options.Password);
         Assert.Equal("Other", options.Database);
-        Assert.Equal(7, app.Services.GetRequiredService<DatabaseGate>().Capacity);
+        Assert.Equal(7, options.MaxPoolSize);
+        // The data source in DI is built from them.
+        var dataSource = app.Services.GetRequiredService<MySqlDataSource>();
+        var parsed = new MySqlConnectionStringBuilder(dataSource.ConnectionString);
+        Assert.Equal(("db.example", 3307u, "reader", "Other", 7u), (parsed.Server, parsed.Port, parsed.UserID, parsed.Database, parsed.MaximumPoolSize));
     }
 
     [Fact]
@@ -36,23 +40,63 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public void Default_pool_size_is_four_per_processor_between_8_and_32()
+    public void Connection_string_uses_the_driver_pool_without_reset_and_keeps_the_password_intact()
     {
-        Assert.Equal(Math.Clamp(4 * Environment.ProcessorCount, 8, 32), new DatabaseOptions().MaxPoolSize);
-        Assert.InRange(DatabaseOptions.DefaultMaxPoolSize, 8, 32);
+        var options = new DatabaseOptions
+        {
+            Host = "h", Port = 3310, User = "u", Password = "p;w'd=\"x", Database = "Main", MaxPoolSize = 9, MinPoolSize = 2,
+            ConnectTimeoutSeconds = 3, CommandTimeoutSeconds = 40,
+        };
+        var parsed = new MySqlConnectionStringBuilder(options.BuildConnectionString());
+        Assert.True(parsed.Pooling);
+        Assert.Equal((9u, 2u), (parsed.MaximumPoolSize, parsed.MinimumPoolSize));
+        // Reset off (see DatabaseOptions.BuildConnectionString); prepared statements honoured.
+        Assert.False(parsed.ConnectionReset);
+        Assert.False(parsed.IgnorePrepare);
+        Assert.Equal((3u, 40u), (parsed.ConnectionTimeout, parsed.DefaultCommandTimeout));
+        Assert.Equal("p;w'd=\"x", parsed.Password);
+        Assert.Equal(("h", 3310u, "u", "Main"), (parsed.Server, parsed.Port, parsed.UserID, parsed.Database));
+        // Defaults: TLS when offered, no public key retrieval, system CAs.
+        Assert.Equal(MySqlSslMode.Preferred, parsed.SslMode);
+        Assert.False(parsed.AllowPublicKeyRetrieval);
+        Assert.Equal(string.Empty, parsed.SslCa);
     }
 
     [Fact]
-    public void Connection_string_is_utf8mb4_unpooled_and_keeps_the_password_intact()
+    public async Task Tls_and_authentication_settings_reach_the_connection_string()
     {
-        var options = new DatabaseOptions { Host = "h", Port = 3310, User = "u", Password = "p;w'd=\"x", Database = "Main", MaxPoolSize = 9 };
-        var parsed = new MySqlConnectionStringBuilder(options.BuildConnectionString());
-        // The service's ConnectionPool keeps connections open; MySql.Data's pool would ping and
-        // re-select the database on every Open.
-        Assert.False(parsed.Pooling);
-        Assert.Equal("utf8mb4", parsed.CharacterSet);
-        Assert.Equal("p;w'd=\"x", parsed.Password);
-        Assert.Equal(("h", 3310u, "u", "Main"), (parsed.Server, parsed.Port, parsed.UserID, parsed.Database));
+        var ca = Path.GetTempFileName();
+        try
+        {
+            await using var app = UserApiApplication.Build(
+            [
+                "--urls=http://127.0.0.1:0", "--MYSQL_SSL_MODE=verifyfull", $"--MYSQL_SSL_CA={ca}",
+                "--MYSQL_ALLOW_PUBLIC_KEY_RETRIEVAL=true", "--MYSQL_CONNECT_TIMEOUT=7", "--MYSQL_COMMAND_TIMEOUT=9",
+                "--MYSQL_MIN_POOL_SIZE=3",
+            ]);
+            var parsed = new MySqlConnectionStringBuilder(app.Services.GetRequiredService<MySqlDataSource>().ConnectionString);
+            Assert.Equal(MySqlSslMode.VerifyFull, parsed.SslMode);
+            Assert.Equal(ca, parsed.SslCa);
+            Assert.True(parsed.AllowPublicKeyRetrieval);
+            Assert.Equal((7u, 9u, 3u), (parsed.ConnectionTimeout, parsed.DefaultCommandTimeout, parsed.MinimumPoolSize));
+        }
+        finally
+        {
+            File.Delete(ca);
+        }
+    }
+
+    [Theory]
+    [InlineData("None", MySqlSslMode.None)]
+    [InlineData("preferred", MySqlSslMode.Preferred)]
+    [InlineData("REQUIRED", MySqlSslMode.Required)]
+    [InlineData("VerifyCA", MySqlSslMode.VerifyCA)]
+    [InlineData(" VerifyFull ", MySqlSslMode.VerifyFull)]
+    public void Every_documented_ssl_mode_is_accepted(string value, MySqlSslMode expected)
+    {
+        var options = new DatabaseOptions { SslMode = value };
+        Assert.Empty(options.Validate());
+        Assert.Equal(expected, new MySqlConnectionStringBuilder(options.BuildConnectionString()).SslMode);
     }
 
     [Theory]
@@ -61,9 +105,28 @@ public sealed class ConfigurationTests
     [InlineData("--MYSQL_HOST= ", "MYSQL_HOST")]
     [InlineData("--MYSQL_DATABASE=", "MYSQL_DATABASE")]
     [InlineData("--MYSQL_MAX_POOL_SIZE=0", "MYSQL_MAX_POOL_SIZE")]
+    [InlineData("--MYSQL_MAX_POOL_SIZE=1001", "MYSQL_MAX_POOL_SIZE")]
+    [InlineData("--MYSQL_MIN_POOL_SIZE=17", "MYSQL_MIN_POOL_SIZE")]
+    [InlineData("--MYSQL_MIN_POOL_SIZE=-1", "MYSQL_MIN_POOL_SIZE")]
+    [InlineData("--MYSQL_CONNECT_TIMEOUT=0", "MYSQL_CONNECT_TIMEOUT")]
+    [InlineData("--MYSQL_COMMAND_TIMEOUT=0", "MYSQL_COMMAND_TIMEOUT")]
+    [InlineData("--MYSQL_SSL_MODE=Disabled", "MYSQL_SSL_MODE")]
+    [InlineData("--MYSQL_SSL_MODE=2", "MYSQL_SSL_MODE")]
+    [InlineData("--MYSQL_SSL_CA=/nonexistent/ca.pem", "MYSQL_SSL_CA")]
     public void Invalid_settings_stop_the_start_up_naming_the_variable(string argument, string variable)
     {
         var error = Assert.Throws<OptionsValidationException>(() => UserApiApplication.Build(["--urls=http://127.0.0.1:0", argument]));
+        Assert.Contains(variable, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--MYSQL_ALLOW_PUBLIC_KEY_RETRIEVAL=maybe", "MYSQL_ALLOW_PUBLIC_KEY_RETRIEVAL")]
+    [InlineData("--MYSQL_PORT=abc", "MYSQL_PORT")]
+    [InlineData("--MYSQL_CONNECT_TIMEOUT=5s", "MYSQL_CONNECT_TIMEOUT")]
+    public void Unparsable_settings_stop_the_start_up_naming_the_variable(string argument, string variable)
+    {
+        // The configuration binder refuses these before validation; its message names the key.
+        var error = Assert.Throws<InvalidOperationException>(() => UserApiApplication.Build(["--urls=http://127.0.0.1:0", argument]));
         Assert.Contains(variable, error.Message, StringComparison.Ordinal);
     }
 

@@ -2,15 +2,15 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using UserApiService.Data;
+using System.Globalization;
 using UserApiService.Tests.Infrastructure;
 
 namespace UserApiService.Tests;
 
 /// <summary>
 /// <c>GET /users</c> streams rows as the database produces them, many rows come out complete, and the
-/// bounded number of concurrent database operations (<see cref="DatabaseGate"/>) behaves.
+/// bounded connection pool (<c>MYSQL_MAX_POOL_SIZE</c>) behaves: never more connections than that,
+/// requests beyond it wait, and a connection comes back whatever way its request ended.
 /// </summary>
 [Collection(MariaDbCollection.Name)]
 public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
@@ -75,6 +75,7 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
     public async Task Many_concurrent_requests_share_a_small_pool()
     {
         await using var api = await ApiServer.StartAsync(fixture.Database, "Main", "--MYSQL_MAX_POOL_SIZE=2");
+        var before = await ServerConnectionsAsync();
         var ids = Enumerable.Range(1, MariaDbFixture.SeedRowCount).ToList();
         var responses = await Task.WhenAll(ids.Select(id => api.Client.GetAsync($"/users/{id}"))
             .Concat(Enumerable.Range(0, 10).Select(_ => api.Client.GetAsync("/users"))));
@@ -92,18 +93,18 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
             }
         }
 
-        Assert.Equal(2, api.Services.GetRequiredService<DatabaseGate>().Available);
+        // 50 requests at once, at most 2 connections opened (plus the one that read the counter).
+        Assert.InRange(await ServerConnectionsAsync() - before, 2, 3);
     }
 
     [Fact]
     public async Task A_busy_pool_answers_503_after_the_connect_timeout_and_status_stays_responsive()
     {
-        // One slot, held for >= 2 s by a slow /users stream.
+        // One connection, held for >= 2 s by a slow /users stream (its headers come with the first rows).
         await using var api = await ApiServer.StartAsync(
             fixture.Database, "Slow", "--MYSQL_MAX_POOL_SIZE=1", "--MYSQL_CONNECT_TIMEOUT=1");
-        var gate = api.Services.GetRequiredService<DatabaseGate>();
-        var slow = api.Client.GetAsync("/users");
-        await WaitUntilAsync(() => gate.Available == 0, TimeSpan.FromSeconds(5));
+        using var slow = await api.Client.GetAsync("/users", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
 
         var clock = Stopwatch.StartNew();
         using (var status = await api.Client.GetAsync("/status"))
@@ -121,13 +122,11 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
 
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(1.9));
 
-        using (var finished = await slow)
+        using (var document = JsonDocument.Parse(await HttpAssert.JsonBodyAsync(slow, HttpStatusCode.OK)))
         {
-            using var document = JsonDocument.Parse(await HttpAssert.JsonBodyAsync(finished, HttpStatusCode.OK));
             Assert.Equal(MariaDbFixture.SlowRowCount, document.RootElement.GetArrayLength());
         }
 
-        Assert.Equal(1, gate.Available);
         using var after = await api.Client.GetAsync("/users/1");
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
@@ -135,8 +134,8 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
     [Fact]
     public async Task A_client_that_disconnects_mid_stream_gives_its_connection_back()
     {
-        await using var api = await ApiServer.StartAsync(fixture.Database, "Slow", "--MYSQL_MAX_POOL_SIZE=2");
-        var gate = api.Services.GetRequiredService<DatabaseGate>();
+        // One connection: if the aborted stream kept it, the next request would wait 5 s and get 503.
+        await using var api = await ApiServer.StartAsync(fixture.Database, "Slow", "--MYSQL_MAX_POOL_SIZE=1");
 
         // No draining on dispose: disposing the body really aborts the connection.
         using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = api.BaseAddress };
@@ -144,25 +143,20 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
         var body = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[1024];
         Assert.True(await body.ReadAsync(buffer) > 0);
-        Assert.Equal(1, gate.Available);
 
-        // Abort: the server notices, stops the enumeration and releases the slot.
+        // Abort: the server notices, stops the enumeration and gives the connection back.
         await body.DisposeAsync();
         response.Dispose();
-        await WaitUntilAsync(() => gate.Available == 2, TimeSpan.FromSeconds(10));
 
         using var next = await api.Client.GetAsync("/users/1");
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
         Assert.Contains("\"user_id\":1,", Encoding.UTF8.GetString(await next.Content.ReadAsByteArrayAsync()), StringComparison.Ordinal);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    /// <summary>MariaDB's count of connections made since it started (each client login adds one).</summary>
+    private async Task<long> ServerConnectionsAsync()
     {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < timeout, $"condition not met within {timeout}");
-            await Task.Delay(20);
-        }
+        var output = await fixture.Database.ExecuteAsync("SHOW GLOBAL STATUS WHERE Variable_name = 'Connections';");
+        return long.Parse(output.Split('\t')[1].Trim(), CultureInfo.InvariantCulture);
     }
 }

@@ -1,18 +1,23 @@
-using MySql.Data.MySqlClient;
+using MySqlConnector;
 
 namespace UserApiService.Data;
 
 /// <summary>
-/// Where and how the service reaches MySQL. Bound from configuration, so every property can be set
-/// by an environment variable (the key in brackets) or a <c>--KEY=value</c> command-line argument.
+/// Where and how the service reaches MySQL or MariaDB. Bound from configuration, so every property can
+/// be set by an environment variable (the key in brackets) or a <c>--KEY=value</c> command-line
+/// argument. <see cref="Validate"/> runs at start-up: an invalid value stops the service with a
+/// message naming the variable.
 /// </summary>
 public sealed class DatabaseOptions
 {
-    /// <summary>Host name or IP address of the MySQL server [<c>MYSQL_HOST</c>]. Default <c>127.0.0.1</c>.</summary>
+    /// <summary>Values accepted by <see cref="SslMode"/>, as MySqlConnector names them.</summary>
+    public static readonly IReadOnlyList<string> SslModes = ["None", "Preferred", "Required", "VerifyCA", "VerifyFull"];
+
+    /// <summary>Host name or IP address of the server [<c>MYSQL_HOST</c>]. Default <c>127.0.0.1</c>.</summary>
     [ConfigurationKeyName("MYSQL_HOST")]
     public string Host { get; set; } = "127.0.0.1";
 
-    /// <summary>TCP port of the MySQL server [<c>MYSQL_PORT</c>], 1..65535. Default 3306.</summary>
+    /// <summary>TCP port of the server [<c>MYSQL_PORT</c>], 1..65535. Default 3306.</summary>
     [ConfigurationKeyName("MYSQL_PORT")]
     public int Port { get; set; } = 3306;
 
@@ -29,32 +34,38 @@ public sealed class DatabaseOptions
     public string Database { get; set; } = "Main";
 
     /// <summary>
-    /// Largest number of open connections [<c>MYSQL_MAX_POOL_SIZE</c>], 1..1000. Default
-    /// <see cref="DefaultMaxPoolSize"/>: 4 per processor, at least 8 and at most 32.
-    /// It is the number of database operations allowed at once (see <see cref="DatabaseGate"/>), each on
-    /// its own connection of the <see cref="ConnectionPool"/>.
+    /// Largest number of open connections in the driver's pool [<c>MYSQL_MAX_POOL_SIZE</c>], 1..1000.
+    /// Default <see cref="DefaultMaxPoolSize"/>. A request that finds every connection busy waits for
+    /// one, up to <see cref="ConnectTimeoutSeconds"/>, and then answers 503.
     /// </summary>
     [ConfigurationKeyName("MYSQL_MAX_POOL_SIZE")]
     public int MaxPoolSize { get; set; } = DefaultMaxPoolSize;
 
     /// <summary>
-    /// Default of <see cref="MaxPoolSize"/>: <c>4 × Environment.ProcessorCount</c>, clamped to 8..32
-    /// (8 on 2 processors, 32 from 8 processors up).
+    /// Default of <see cref="MaxPoolSize"/>: 16.
     /// </summary>
     /// <remarks>
-    /// Every database operation blocks a thread (see <see cref="DatabaseGate"/>), so the number allowed
-    /// at once is really a number of threads per processor. Measured with bench/api on 2 processors,
-    /// database on the same machine, 64 connections on <c>GET /users/{id}</c>: 8 slots gave the same
-    /// throughput as 32 (about 12,000 requests/s) with half the p99 latency (11 ms instead of 20 ms);
-    /// 16 slots were as slow as 32 at p99, 4 slots a little slower in throughput, 2 clearly slower.
-    /// A database far away holds each slot longer (throughput is at most slots / query time): raise
-    /// <c>MYSQL_MAX_POOL_SIZE</c> then.
+    /// The driver is asynchronous, so a connection no longer costs a blocked thread, but every
+    /// connection is a server thread. Measured with bench/api on 2 processors, database on the same
+    /// machine, 64 HTTP connections on <c>GET /users/{id}</c>, pool sizes 4 to 64 side by side, four
+    /// rounds (bench/api/README.md, "Pool size"): 4 was clearly slower (median 2,400 requests/s);
+    /// 8, 16, 32 and 64 were within each other's run-to-run spread (medians 3,400 to 4,600, each
+    /// varying by ±40 % on a machine that other work kept busy), with p99 no better beyond 16. 16
+    /// keeps the server at 8 threads per processor here. A database far away holds each connection
+    /// longer (throughput is at most connections / query time): raise <c>MYSQL_MAX_POOL_SIZE</c> then.
     /// </remarks>
-    public static int DefaultMaxPoolSize => Math.Clamp(4 * Environment.ProcessorCount, 8, 32);
+    public const int DefaultMaxPoolSize = 16;
 
     /// <summary>
-    /// Seconds allowed to open a connection [<c>MYSQL_CONNECT_TIMEOUT</c>], 1..300. Default 5.
-    /// Also bounds how long a request waits for a free slot of the <see cref="DatabaseGate"/>.
+    /// Connections the pool keeps open even when idle [<c>MYSQL_MIN_POOL_SIZE</c>], 0..<see cref="MaxPoolSize"/>.
+    /// Default 0: connections idle for 180 s are closed (the driver's <c>ConnectionIdleTimeout</c>).
+    /// </summary>
+    [ConfigurationKeyName("MYSQL_MIN_POOL_SIZE")]
+    public int MinPoolSize { get; set; }
+
+    /// <summary>
+    /// Seconds allowed to open a connection, and to wait for a free one when the pool is exhausted
+    /// [<c>MYSQL_CONNECT_TIMEOUT</c>], 1..300. Default 5.
     /// </summary>
     [ConfigurationKeyName("MYSQL_CONNECT_TIMEOUT")]
     public int ConnectTimeoutSeconds { get; set; } = 5;
@@ -64,16 +75,36 @@ public sealed class DatabaseOptions
     public int CommandTimeoutSeconds { get; set; } = 30;
 
     /// <summary>
-    /// TLS use [<c>MYSQL_SSL_MODE</c>]: <c>None</c>, <c>Preferred</c>, <c>Required</c>, <c>VerifyCA</c> or
-    /// <c>VerifyFull</c>. Default <c>Preferred</c> (TLS when the server offers it), the driver's own default.
+    /// TLS use [<c>MYSQL_SSL_MODE</c>], one of <see cref="SslModes"/> (any case): <c>None</c> (never),
+    /// <c>Preferred</c> (when the server offers it; the default, as the driver's), <c>Required</c>
+    /// (always, without checking the certificate), <c>VerifyCA</c> (certificate signed by a trusted CA,
+    /// see <see cref="SslCa"/>), <c>VerifyFull</c> (and issued for <see cref="Host"/>).
     /// </summary>
     [ConfigurationKeyName("MYSQL_SSL_MODE")]
-    public MySqlSslMode SslMode { get; set; } = MySqlSslMode.Preferred;
+    public string SslMode { get; set; } = "Preferred";
+
+    /// <summary>
+    /// Path of a PEM file with the CA certificate(s) the server's certificate must chain to
+    /// [<c>MYSQL_SSL_CA</c>], e.g. a managed database's CA bundle. Default empty: the system's trusted
+    /// CAs. The file must exist at start-up.
+    /// </summary>
+    [ConfigurationKeyName("MYSQL_SSL_CA")]
+    public string SslCa { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Whether the driver may ask the server for its RSA public key to send the password
+    /// [<c>MYSQL_ALLOW_PUBLIC_KEY_RETRIEVAL</c>], <c>true</c>/<c>false</c>. Default <c>false</c>. Needed
+    /// to log in with MySQL 8's <c>caching_sha2_password</c> (or <c>sha256_password</c>) without TLS
+    /// before the server has cached the password; a server impersonator could then read the
+    /// password, so prefer TLS.
+    /// </summary>
+    [ConfigurationKeyName("MYSQL_ALLOW_PUBLIC_KEY_RETRIEVAL")]
+    public bool AllowPublicKeyRetrieval { get; set; }
 
     /// <summary>
     /// Checks the values. Returns one message per invalid value; an empty list when all are valid.
     /// </summary>
-    /// <returns>Human-readable problems, naming the environment variable to fix.</returns>
+    /// <returns>Human-readable problems, each naming the environment variable to fix.</returns>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
@@ -102,6 +133,11 @@ public sealed class DatabaseOptions
             problems.Add($"MYSQL_MAX_POOL_SIZE must be 1..1000, got {MaxPoolSize}");
         }
 
+        if (MinPoolSize < 0 || MinPoolSize > Math.Max(MaxPoolSize, 0))
+        {
+            problems.Add($"MYSQL_MIN_POOL_SIZE must be 0..MYSQL_MAX_POOL_SIZE ({MaxPoolSize}), got {MinPoolSize}");
+        }
+
         if (ConnectTimeoutSeconds is < 1 or > 300)
         {
             problems.Add($"MYSQL_CONNECT_TIMEOUT must be 1..300 seconds, got {ConnectTimeoutSeconds}");
@@ -112,19 +148,58 @@ public sealed class DatabaseOptions
             problems.Add($"MYSQL_COMMAND_TIMEOUT must be 1..3600 seconds, got {CommandTimeoutSeconds}");
         }
 
+        if (!TryParseSslMode(SslMode, out _))
+        {
+            problems.Add($"MYSQL_SSL_MODE must be one of {string.Join(", ", SslModes)}, got '{SslMode}'");
+        }
+
+        if (!string.IsNullOrEmpty(SslCa) && !File.Exists(SslCa))
+        {
+            problems.Add($"MYSQL_SSL_CA must name a readable CA certificate file, '{SslCa}' does not exist");
+        }
+
         return problems;
     }
 
     /// <summary>
-    /// Builds the MySql.Data connection string: utf8mb4, the timeouts above, <c>Pooling=false</c> (the
-    /// service keeps its connections open in its own <see cref="ConnectionPool"/>, at most
-    /// <see cref="MaxPoolSize"/>, because MySql.Data's pool costs two extra round trips per <c>Open</c>)
-    /// and <c>IgnorePrepare=false</c> (queries run as server-side prepared statements, see
-    /// <see cref="PooledConnection"/>).
+    /// Builds the MySqlConnector connection string for the service's <see cref="MySqlDataSource"/>.
+    /// Call only after <see cref="Validate"/> found nothing.
     /// </summary>
-    /// <returns>A connection string for <see cref="MySqlConnection"/>; it contains the password.</returns>
+    /// <remarks>
+    /// <para>
+    /// Pooling: the driver's own pool (<c>Pooling=true</c>), at most <see cref="MaxPoolSize"/>
+    /// connections; each request opens (takes) a connection and disposes (returns) it.
+    /// </para>
+    /// <para>
+    /// <c>ConnectionReset=false</c>: by default MySqlConnector sends <c>COM_RESET_CONNECTION</c> (one
+    /// round trip) every time a pooled connection is taken, so that it comes back as fresh as a new
+    /// one; the reset also discards the connection's prepared statements, so each query is prepared
+    /// again. Measured with bench/api's driver loop taking a pooled connection per query as the
+    /// service does (64 workers, 2 processors, three alternating rounds): 5,500 to 7,600 queries/s
+    /// without the reset, 1,700 to 2,800 with it. Without it a connection keeps what its last user left in the
+    /// session: session and user variables (<c>SET</c>, <c>@x</c>), temporary tables, table locks
+    /// and <c>GET_LOCK</c> locks, an open transaction if the caller neither committed nor rolled back
+    /// (MySqlConnector rolls back a <c>MySqlTransaction</c> left open on close, but not a
+    /// <c>START TRANSACTION</c> sent as text), <c>LAST_INSERT_ID()</c>, and the statements prepared on
+    /// it. Safe here because this service is the pool's only user and runs only its own three
+    /// read-only statements (<see cref="UserRepository"/>), in autocommit mode, none of which sets,
+    /// creates or locks anything; a change of database would still be undone by the driver (it resets
+    /// a connection whose database was changed). The statements it keeps are exactly the two
+    /// prepared <c>Users</c> queries, which is the point. Anyone adding a statement that changes
+    /// session state must turn the reset back on.
+    /// </para>
+    /// <para>
+    /// <c>IgnorePrepare=false</c>: <c>MySqlCommand.Prepare</c> makes a server-side prepared statement,
+    /// cached per connection by the driver, so each query is executed with one
+    /// <c>COM_STMT_EXECUTE</c> and the server does not parse it again. <c>AutoEnlist=false</c>: the
+    /// service never uses <c>System.Transactions</c>, so opening need not look for an ambient
+    /// transaction. Text is always utf8mb4 with MySqlConnector.
+    /// </para>
+    /// </remarks>
+    /// <returns>A connection string; it contains the password.</returns>
     public string BuildConnectionString()
     {
+        _ = TryParseSslMode(SslMode, out var sslMode);
         var builder = new MySqlConnectionStringBuilder
         {
             Server = Host,
@@ -132,14 +207,30 @@ public sealed class DatabaseOptions
             UserID = User,
             Password = Password,
             Database = Database,
-            Pooling = false,
-            // Honour MySqlCommand.Prepare(): server-side prepared statements (see PooledConnection).
+            Pooling = true,
+            MaximumPoolSize = checked((uint)MaxPoolSize),
+            MinimumPoolSize = checked((uint)MinPoolSize),
+            ConnectionReset = false,
             IgnorePrepare = false,
+            AutoEnlist = false,
             ConnectionTimeout = checked((uint)ConnectTimeoutSeconds),
             DefaultCommandTimeout = checked((uint)CommandTimeoutSeconds),
-            CharacterSet = "utf8mb4",
-            SslMode = SslMode,
+            SslMode = sslMode,
+            AllowPublicKeyRetrieval = AllowPublicKeyRetrieval,
         };
+        if (!string.IsNullOrEmpty(SslCa))
+        {
+            builder.SslCa = SslCa;
+        }
+
         return builder.ConnectionString;
+    }
+
+    /// <summary>Parses one of <see cref="SslModes"/>, ignoring case; digits and unknown names are refused.</summary>
+    private static bool TryParseSslMode(string? value, out MySqlSslMode mode)
+    {
+        mode = MySqlSslMode.Preferred;
+        var name = SslModes.FirstOrDefault(m => string.Equals(m, value?.Trim(), StringComparison.OrdinalIgnoreCase));
+        return name is not null && Enum.TryParse(name, out mode);
     }
 }

@@ -1,28 +1,39 @@
+using System.Data;
 using System.Data.Common;
 using System.Net.Sockets;
-using MySql.Data.MySqlClient;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
 
 namespace UserApiService.Data;
 
 /// <summary>
 /// Reads the <c>Users</c> table (columns <c>user_id</c>, <c>username</c>, <c>email</c>) of
-/// <see cref="DatabaseOptions.Database"/>. Every query is parameterised (the two <c>Users</c> queries are
-/// server-side prepared statements, see <see cref="PooledConnection"/>) and runs inside a
-/// <see cref="DatabaseGate"/> slot on an open connection of the <see cref="ConnectionPool"/>.
+/// <see cref="DatabaseOptions.Database"/> through the service's <see cref="MySqlDataSource"/>,
+/// asynchronously end to end: no thread waits for the database. Every query is parameterised; the two
+/// <c>Users</c> queries are server-side prepared statements, prepared once per pooled connection (the
+/// driver caches them per connection; see <see cref="DatabaseOptions.BuildConnectionString"/>).
 /// </summary>
 /// <remarks>
 /// <para>
-/// Driver calls are synchronous on purpose: MySql.Data 8.0.16's <c>*Async</c> methods block anyway;
-/// see <see cref="DatabaseGate"/> for how that blocking is bounded.
+/// Concurrency: each operation takes one connection from the driver's pool and gives it back when it
+/// ends (for <see cref="OpenAllAsync"/>, when its stream ends). When all
+/// <see cref="DatabaseOptions.MaxPoolSize"/> connections are busy, the driver queues the request,
+/// asynchronously, for up to <see cref="DatabaseOptions.ConnectTimeoutSeconds"/>, then fails it (503).
 /// </para>
 /// <para>
 /// Failure handling: any driver failure (connection refused, connection reset, timeout, SQL error)
-/// closes the connection it happened on and every idle one (<see cref="ConnectionPool.Clear"/>), which
-/// may be dead too after a database restart, and surfaces as <see cref="DatabaseUnavailableException"/>;
-/// later requests open new connections and succeed as soon as the database is back. One exception: when
-/// a connection taken idle from the pool turns out to be broken (<see cref="IsBrokenConnection"/>), the
-/// query is retried once on a new connection, so a database restart while the service is idle is not
-/// seen by clients. Every query here is a read, so running it again is safe.
+/// surfaces as <see cref="DatabaseUnavailableException"/> (HTTP 503). The driver drops a connection
+/// whose socket failed instead of pooling it again. With <c>ConnectionReset=false</c> it hands out an
+/// idle connection without any round trip, so after a database restart every idle connection is dead
+/// and is only found out by the query run on it (<see cref="IsBrokenConnection"/>). The query is then
+/// run again on the next connection, up to <c>MaxPoolSize + 1</c> times in all, so that it can get
+/// past every dead idle connection to a new one: a database restart while the service is idle is not
+/// seen by clients. A dead connection fails at once (the socket is closed), so this costs
+/// microseconds per dead connection, once. Every query here is a read, so running it again is safe.
+/// Clearing the pool instead is not possible: <c>MySqlConnection.ClearPoolAsync</c> looks the pool up
+/// by connection string and does not find a <see cref="MySqlDataSource"/>'s own pool
+/// (MySqlConnector 2.6, <c>src/MySqlConnector/MySqlConnection.cs</c>, <c>ClearPoolAsync</c>), and
+/// the data source has no method for it.
 /// </para>
 /// </remarks>
 public sealed partial class UserRepository
@@ -36,78 +47,84 @@ public sealed partial class UserRepository
     /// <summary>Query of <see cref="CheckAsync"/>.</summary>
     internal const string PingSql = "SELECT 1";
 
-    private readonly ConnectionPool _connections;
-    private readonly DatabaseGate _gate;
+    /// <summary>MariaDB's <c>ER_CONNECTION_KILLED</c> (not in <see cref="MySqlErrorCode"/>, which follows MySQL).</summary>
+    private const int MariaDbConnectionKilled = 1927;
+
+    private readonly MySqlDataSource _dataSource;
     private readonly ILogger<UserRepository> _logger;
 
+    // Every idle connection of a full pool may be dead, plus one new connection.
+    private readonly int _maxAttempts;
+
     /// <summary>Creates the repository.</summary>
-    /// <param name="connections">Open connections to the database; see <see cref="ConnectionPool"/>.</param>
-    /// <param name="gate">Bounds concurrent database operations.</param>
+    /// <param name="dataSource">The pooled data source built from <paramref name="options"/>.</param>
+    /// <param name="options">Database settings; <see cref="DatabaseOptions.MaxPoolSize"/> bounds the retries.</param>
     /// <param name="logger">Receives one warning per failed database operation.</param>
-    public UserRepository(ConnectionPool connections, DatabaseGate gate, ILogger<UserRepository> logger)
+    public UserRepository(MySqlDataSource dataSource, IOptions<DatabaseOptions> options, ILogger<UserRepository> logger)
     {
-        ArgumentNullException.ThrowIfNull(connections);
-        _connections = connections;
-        _gate = gate;
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(options);
+        _dataSource = dataSource;
+        _maxAttempts = options.Value.MaxPoolSize + 1;
         _logger = logger;
     }
 
     /// <summary>Finds one user by primary key.</summary>
     /// <param name="userId">Any 64-bit value; values no row has simply find nothing.</param>
-    /// <param name="cancellationToken">Cancels the wait for a gate slot.</param>
+    /// <param name="cancellationToken">Cancels the wait for a connection and the query (the request was aborted).</param>
     /// <returns>The user, or <see langword="null"/> when no row has that <c>user_id</c>.</returns>
     /// <exception cref="DatabaseUnavailableException">The database could not answer.</exception>
-    public async Task<User?> FindAsync(long userId, CancellationToken cancellationToken)
-    {
-        using var lease = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        return Run("find user", keepConnection: false, connection =>
+    public Task<User?> FindAsync(long userId, CancellationToken cancellationToken) =>
+        RunAsync("find user", userId, static async (connection, id, token) =>
         {
-            var command = connection.Prepared(SelectOneSql, ("@id", MySqlDbType.Int64));
-            command.Parameters[0].Value = userId;
-            using var reader = command.ExecuteReader();
-            return reader.Read() ? ReadUser(reader) : null;
-        });
-    }
+            await using var command = new MySqlCommand(SelectOneSql, connection);
+            command.Parameters.Add(new MySqlParameter("@id", MySqlDbType.Int64) { Value = id });
+            await command.PrepareAsync(token).ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleRow, token).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                return await reader.ReadAsync(token).ConfigureAwait(false) ? ReadUser(reader) : null;
+            }
+        }, cancellationToken);
 
     /// <summary>
     /// Runs the query for every user (ordered by <c>user_id</c>) and returns a one-shot stream of its
     /// rows. The query is executed before this method returns, so a database that is down fails here,
     /// before any HTTP response has started.
     /// </summary>
-    /// <param name="cancellationToken">Cancels the wait for a gate slot.</param>
+    /// <param name="cancellationToken">Cancels the wait for a connection and the query.</param>
     /// <returns>
-    /// A stream that reads one row at a time from the server and holds a gate slot and a connection
+    /// A stream that reads rows from the server as they are enumerated and holds a pooled connection
     /// until it is enumerated to the end or disposed. Dispose it in every case.
     /// </returns>
     /// <exception cref="DatabaseUnavailableException">The database could not answer.</exception>
-    public async Task<UserStream> OpenAllAsync(CancellationToken cancellationToken)
-    {
-        var lease = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<UserStream> OpenAllAsync(CancellationToken cancellationToken) =>
+        RunAsync("list users", this, static async (connection, repository, token) =>
         {
-            return Run("list users", keepConnection: true, connection =>
-                new UserStream(this, lease, connection, connection.Prepared(SelectAllSql).ExecuteReader()));
-        }
-        catch
-        {
-            lease.Dispose();
-            throw;
-        }
-    }
+            var command = new MySqlCommand(SelectAllSql, connection);
+            try
+            {
+                await command.PrepareAsync(token).ConfigureAwait(false);
+                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                return new UserStream(repository, connection, command, reader);
+            }
+            catch
+            {
+                await command.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }, cancellationToken, keepConnection: true);
 
     /// <summary>Checks that the database answers <c>SELECT 1</c> (readiness).</summary>
-    /// <param name="cancellationToken">Cancels the wait for a gate slot.</param>
+    /// <param name="cancellationToken">Cancels the wait for a connection and the query.</param>
     /// <returns>A task that completes when the database answered.</returns>
     /// <exception cref="DatabaseUnavailableException">The database could not answer.</exception>
-    public async Task CheckAsync(CancellationToken cancellationToken)
-    {
-        using var lease = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        _ = Run("check readiness", keepConnection: false, connection =>
+    public Task CheckAsync(CancellationToken cancellationToken) =>
+        RunAsync("check readiness", 0, static async (connection, _, token) =>
         {
-            using var command = new MySqlCommand(PingSql, connection.Connection);
-            return command.ExecuteScalar();
-        });
-    }
+            await using var command = new MySqlCommand(PingSql, connection);
+            return await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+        }, cancellationToken);
 
     /// <summary>Maps the current row of <paramref name="reader"/> (columns of <see cref="SelectAllSql"/>).</summary>
     internal static User ReadUser(MySqlDataReader reader) => new(
@@ -120,21 +137,23 @@ public sealed partial class UserRepository
         exception is DbException or IOException or SocketException or TimeoutException;
 
     /// <summary>
-    /// Whether <paramref name="exception"/> means the connection itself is broken (its socket failed,
-    /// e.g. the server restarted), as opposed to an error the server answered with (SQL error, timeout).
-    /// MySql.Data sometimes closes such a connection and sometimes leaves it marked open, wrapping the
-    /// socket error in a <see cref="MySqlException"/>.
+    /// Whether <paramref name="exception"/> means that the connection itself is broken (its socket
+    /// failed, or the server killed it while shutting down) rather than that the server answered with
+    /// an error (SQL error, timeout). MySqlConnector closes a connection whose socket failed; a
+    /// MariaDB that shuts down first tells its idle connections why (error 1927, <c>Connection was
+    /// killed</c>, or 1053, <c>Server shutdown in progress</c>), which the next query on them reads.
     /// </summary>
-    internal static bool IsBrokenConnection(Exception exception, PooledConnection connection)
+    internal static bool IsBrokenConnection(Exception exception, MySqlConnection connection)
     {
-        if (!connection.IsOpen)
+        if (connection.State != ConnectionState.Open)
         {
             return true;
         }
 
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if (current is IOException or SocketException)
+            if (current is IOException or SocketException
+                || current is MySqlException { Number: MariaDbConnectionKilled or (int)MySqlErrorCode.ServerShutdown })
             {
                 return true;
             }
@@ -143,89 +162,62 @@ public sealed partial class UserRepository
         return false;
     }
 
-    /// <summary>
-    /// Gives the connection of a finished <see cref="UserStream"/> back to the pool, or closes it when
-    /// the stream failed.
-    /// </summary>
-    internal void Release(PooledConnection connection, bool healthy)
-    {
-        if (healthy)
-        {
-            _connections.Return(connection);
-        }
-        else
-        {
-            connection.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Logs the failure, closes the idle pooled connections so that no dead connection is handed out
-    /// again, and returns the exception to throw. The caller disposes the connection that failed.
-    /// </summary>
+    /// <summary>Logs a failure of <paramref name="operation"/> and returns the exception to throw.</summary>
     internal DatabaseUnavailableException Fail(Exception exception, string operation)
     {
         Log.DatabaseFailed(_logger, operation, exception.GetType().Name, exception.Message);
-        _connections.Clear();
         return new DatabaseUnavailableException($"Database operation '{operation}' failed: {exception.Message}", exception);
     }
 
     /// <summary>
-    /// Runs <paramref name="query"/> on a pooled connection and, unless <paramref name="keepConnection"/>
-    /// (the result then owns the connection), gives the connection back. Retries once on a new connection
-    /// when a reused one turns out to be dead.
+    /// Opens a pooled connection, runs <paramref name="query"/> on it and, unless
+    /// <paramref name="keepConnection"/> (the result then owns the connection), gives it back. When the
+    /// connection turns out to be broken, runs the query again on the next one, up to
+    /// <see cref="_maxAttempts"/> times in all (see the class remarks).
     /// </summary>
-    private T Run<T>(string operation, bool keepConnection, Func<PooledConnection, T> query)
+    private async Task<TResult> RunAsync<TState, TResult>(
+        string operation,
+        TState state,
+        Func<MySqlConnection, TState, CancellationToken, Task<TResult>> query,
+        CancellationToken cancellationToken,
+        bool keepConnection = false)
     {
-        PooledConnection connection;
-        bool reused;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            connection = _connections.Rent(out reused);
-        }
-        catch (Exception exception) when (IsDatabaseFailure(exception))
-        {
-            throw Fail(exception, operation);
-        }
-
-        while (true)
-        {
+            MySqlConnection connection;
             try
             {
-                var result = query(connection);
-                if (!keepConnection)
-                {
-                    _connections.Return(connection);
-                }
+                connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (IsDatabaseFailure(exception) && !cancellationToken.IsCancellationRequested)
+            {
+                throw Fail(exception, operation);
+            }
 
+            var owned = false;
+            try
+            {
+                var result = await query(connection, state, cancellationToken).ConfigureAwait(false);
+                owned = keepConnection;
                 return result;
             }
-            catch (Exception exception) when (IsDatabaseFailure(exception))
+            catch (Exception exception) when (IsDatabaseFailure(exception) && !cancellationToken.IsCancellationRequested)
             {
-                var dead = IsBrokenConnection(exception, connection);
-                connection.Dispose();
-                if (!(reused && dead))
+                if (attempt >= _maxAttempts || !IsBrokenConnection(exception, connection))
                 {
                     throw Fail(exception, operation);
                 }
 
-                // It died while idle in the pool (e.g. the server restarted); the other idle ones too.
-                Log.RetryingOnNewConnection(_logger, operation, exception.GetType().Name, exception.Message);
-                _connections.Clear();
-                reused = false;
-                try
-                {
-                    connection = _connections.OpenNew();
-                }
-                catch (Exception openException) when (IsDatabaseFailure(openException))
-                {
-                    throw Fail(openException, operation);
-                }
+                // It died while idle in the pool (e.g. the server restarted); the driver drops it when
+                // it is disposed below, and the next attempt takes another one or opens a new one.
+                Log.RetryingOnNextConnection(_logger, operation, exception.GetType().Name, exception.Message);
             }
-            catch
+            finally
             {
-                connection.Dispose();
-                throw;
+                if (!owned)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
     }
@@ -233,11 +225,11 @@ public sealed partial class UserRepository
     private static partial class Log
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
-            Message = "Database operation '{Operation}' failed ({ErrorType}: {ErrorMessage}); idle connections closed")]
+            Message = "Database operation '{Operation}' failed ({ErrorType}: {ErrorMessage})")]
         public static partial void DatabaseFailed(ILogger logger, string operation, string errorType, string errorMessage);
 
         [LoggerMessage(EventId = 3, Level = LogLevel.Information,
-            Message = "Database operation '{Operation}' found a dead pooled connection ({ErrorType}: {ErrorMessage}); retrying once on a new connection")]
-        public static partial void RetryingOnNewConnection(ILogger logger, string operation, string errorType, string errorMessage);
+            Message = "Database operation '{Operation}' found a dead pooled connection ({ErrorType}: {ErrorMessage}); retrying on the next one")]
+        public static partial void RetryingOnNextConnection(ILogger logger, string operation, string errorType, string errorMessage);
     }
 }

@@ -1,50 +1,44 @@
-using MySql.Data.MySqlClient;
+using MySqlConnector;
 
 namespace UserApiService.Data;
 
 /// <summary>
 /// The rows of an executed <c>SELECT user_id, username, email FROM Users ORDER BY user_id</c>, read
-/// from the server one at a time while they are enumerated: memory stays flat however many rows the
-/// table holds. Made by <see cref="UserRepository.OpenAllAsync"/>; enumerable once.
+/// from the server as they are enumerated: memory stays flat however many rows the table holds. Made
+/// by <see cref="UserRepository.OpenAllAsync"/>; enumerable once.
 /// </summary>
 /// <remarks>
-/// Holds a <see cref="DatabaseGate"/> slot, a connection of the <see cref="ConnectionPool"/> and the
-/// reader of its prepared statement; all are released when the enumeration ends (completed, failed or abandoned) or when
-/// the stream is disposed, whichever comes first. The connection goes back to the pool when its reader
-/// closed cleanly (the driver reads any rows left unread first), and is closed otherwise. A failure
-/// while reading rows closes the idle pooled connections and throws
-/// <see cref="DatabaseUnavailableException"/>; by then the HTTP response has usually started, so the
-/// server aborts the response instead of sending a 503.
+/// Holds a pooled connection, the command and its reader; all are released when the enumeration ends
+/// (completed, failed or abandoned) or when the stream is disposed, whichever comes first. Disposing
+/// the reader reads any rows left unread, so the connection goes back to the pool ready for its next
+/// user; a connection whose socket failed is dropped by the driver instead. A failure while reading
+/// rows throws <see cref="DatabaseUnavailableException"/>; by then the HTTP response has usually
+/// started, so the server aborts the response instead of sending a 503.
 /// </remarks>
 public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
 {
     private readonly UserRepository _repository;
-    private readonly PooledConnection _connection;
+    private readonly MySqlCommand _command;
     private readonly MySqlDataReader _reader;
-    private DatabaseGate.Lease? _lease;
+    private MySqlConnection? _connection;
     private int _enumerated;
-    private bool _failed;
 
-    internal UserStream(
-        UserRepository repository,
-        DatabaseGate.Lease lease,
-        PooledConnection connection,
-        MySqlDataReader reader)
+    internal UserStream(UserRepository repository, MySqlConnection connection, MySqlCommand command, MySqlDataReader reader)
     {
         _repository = repository;
-        _lease = lease;
         _connection = connection;
+        _command = command;
         _reader = reader;
     }
 
-    /// <summary>Yields the users in <c>user_id</c> order, reading each row only when asked for it.</summary>
+    /// <summary>Yields the users in <c>user_id</c> order, reading rows only as they are asked for.</summary>
     /// <param name="cancellationToken">Stops the enumeration between rows.</param>
-    /// <returns>The enumerator; disposing it releases the connection and the gate slot.</returns>
+    /// <returns>The enumerator; disposing it releases the connection.</returns>
     /// <exception cref="InvalidOperationException">The stream was already enumerated or disposed.</exception>
     /// <exception cref="DatabaseUnavailableException">Reading a row failed (raised during enumeration).</exception>
     public IAsyncEnumerator<User> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _enumerated, 1) != 0 || _lease is null)
+        if (Interlocked.Exchange(ref _enumerated, 1) != 0 || Volatile.Read(ref _connection) is null)
         {
             throw new InvalidOperationException("A UserStream can be enumerated only once.");
         }
@@ -52,37 +46,30 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
         return ReadRowsAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// Releases the reader, gives the connection back to the pool (or closes it after a failure) and
-    /// releases the gate slot; later calls do nothing.
-    /// </summary>
-    /// <returns>A completed task (the driver closes synchronously).</returns>
-    public ValueTask DisposeAsync()
+    /// <summary>Releases the reader and the command and gives the connection back; later calls do nothing.</summary>
+    /// <returns>A task that completes when the connection is back in the pool.</returns>
+    public async ValueTask DisposeAsync()
     {
-        var lease = Interlocked.Exchange(ref _lease, null);
-        if (lease is null)
+        var connection = Interlocked.Exchange(ref _connection, null);
+        if (connection is null)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
-        var healthy = !_failed;
         try
         {
-            _reader.Dispose();
+            await _reader.DisposeAsync().ConfigureAwait(false);
+            await _command.DisposeAsync().ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // A broken connection may throw on close; the slot must still be released.
+#pragma warning disable CA1031 // A broken connection may throw on close; it must still be released.
         catch (Exception)
 #pragma warning restore CA1031
         {
-            healthy = false;
         }
         finally
         {
-            _repository.Release(_connection, healthy);
-            lease.Dispose();
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
-
-        return ValueTask.CompletedTask;
     }
 
     private async IAsyncEnumerator<User> ReadRowsAsync(CancellationToken cancellationToken)
@@ -91,20 +78,18 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
         {
             while (true)
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 User user;
                 try
                 {
-                    if (!_reader.Read())
+                    if (!await _reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
                         break;
                     }
 
                     user = UserRepository.ReadUser(_reader);
                 }
-                catch (Exception exception) when (UserRepository.IsDatabaseFailure(exception))
+                catch (Exception exception) when (UserRepository.IsDatabaseFailure(exception) && !cancellationToken.IsCancellationRequested)
                 {
-                    _failed = true;
                     throw _repository.Fail(exception, "list users");
                 }
 

@@ -44,6 +44,11 @@ install_missing() {
         # Debian's package starts the system nginx on port 80 where it can; this cluster runs its own.
         service nginx stop >/dev/null 2>&1 || true
     fi
+    if ! command -v ip >/dev/null 2>&1 && [[ ! -x /usr/sbin/ip ]]; then
+        log "installing iproute2 (Debian's package) for the Pods' network namespaces"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 >/dev/null
+    fi
     hack/mariadb.sh install >/dev/null 2>&1 || hack/mariadb.sh install
 }
 

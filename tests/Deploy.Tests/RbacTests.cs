@@ -14,7 +14,7 @@ public sealed class RbacTests
     /// server-side apply that creates its object needs create as well as patch (handlers/patch.go).
     /// </summary>
     public static readonly IReadOnlySet<RbacGrant> OperatorCalls = Grants(
-        ("userapi.example.com", "userapis", "list watch"),
+        ("userapi.example.com", "userapis", "get list watch"),
         ("userapi.example.com", "userapis/status", "patch"),
         ("", "secrets", "get list watch create patch"),
         ("", "services", "list watch create patch"),

@@ -280,7 +280,15 @@ public sealed partial class ResourceStore
         JsonUtil.Normalize(obj);
         if (o.DryRun) return (201, Output(rt, obj));
         var stored = Commit(key, null, obj, "ADDED");
-        return (201, Output(rt, stored.Object));
+        var body = Output(rt, stored.Object);
+
+        // The garbage collector deletes a dependent all of whose owners are gone, also one created
+        // after its owner was deleted: attemptToDeleteItem finds every owner absent ("dangling") and
+        // deletes it (pkg/controller/garbagecollector/garbagecollector.go, classifyReferences). The
+        // real collector does so moments later; the fake at once, after the create has answered.
+        var owners = OwnerUids(stored.Object);
+        if (owners.Count > 0 && !owners.Any(_byUid.ContainsKey)) DeleteObjectLocked(stored, "Background");
+        return (201, body);
     }
 
     private (int Code, JsonObject Body) CommitUpdateLocked(ResourceType rt, StoredObject old, JsonObject candidate, WriteOptions o,

@@ -33,8 +33,8 @@ namespace UserApiOperator.Controllers;
 /// <param name="firstReports">Which new Deployments the status waits for.</param>
 /// <param name="timeProvider">Clock of condition transitions.</param>
 /// <param name="logger">One Information line per reconcile that changed something; Debug otherwise.</param>
-[EntityRbac(typeof(V1Alpha1UserApi), RbacVerb.List | RbacVerb.Watch,
-    Reason = "the informer lists and watches UserApis in every namespace (or the one of --namespace).")]
+[EntityRbac(typeof(V1Alpha1UserApi), RbacVerb.List | RbacVerb.Watch | RbacVerb.Get,
+    Reason = "the informer lists and watches UserApis in every namespace (or the one of --namespace); a reconcile about to create the children of a new UserApi first reads it with a GET, so that nothing is made for one deleted a moment ago.")]
 [EntityRbac(typeof(V1Alpha1UserApi), RbacVerb.Patch, Subresource = "status",
     Reason = "observedGeneration, replicas, selector, url, secretName and conditions go through the /status subresource.")]
 [EntityRbac(typeof(V1Secret), RbacVerb.List | RbacVerb.Watch | RbacVerb.Get | RbacVerb.Create | RbacVerb.Patch,
@@ -104,6 +104,13 @@ public sealed partial class UserApiController(
             problem = new Problem(Problem.InvalidSpec, string.Join("; ", errors));
             deployment = Cached<V1Deployment>(entity, UserApiNames.Workload(entity));
         }
+        else if (!await OwnerIsLiveAsync(entity, cancellationToken).ConfigureAwait(false))
+        {
+            // Deleted (or being deleted) while this reconcile was queued: its children go with it
+            // through garbage collection, and nothing may be made for an owner that is gone.
+            LogOwnerGone(logger, key);
+            return ReconcileResult.Done;
+        }
         else
         {
             var desired = DesiredObjects.For(entity, PasswordGenerator.Generate());
@@ -167,6 +174,41 @@ public sealed partial class UserApiController(
         return problem?.Reason == Problem.SecretNotFound ? ReconcileResult.After(MissingSecretRecheck)
             : waitFor is { } wait ? ReconcileResult.After(wait)
             : ReconcileResult.Done;
+    }
+
+    /// <summary>
+    /// False when <paramref name="entity"/> is being deleted, or when this reconcile would create its
+    /// children (its Deployment is not cached yet) and a GET finds it deleted or replaced by another
+    /// object of the same name. The informer's cache can lag behind a deletion by the length of a
+    /// watch event; children applied in that moment would name an owner that no longer exists. The
+    /// GET costs one read per new UserApi and none once its Deployment is cached.
+    /// </summary>
+    private async Task<bool> OwnerIsLiveAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    {
+        if (entity.Metadata.DeletionTimestamp is not null)
+        {
+            return false;
+        }
+
+        if (Cached<V1Deployment>(entity, UserApiNames.Workload(entity)) is not null)
+        {
+            return true;
+        }
+
+        try
+        {
+            var live = await client.CustomObjects.GetNamespacedCustomObjectAsync(
+                V1Alpha1UserApi.Group, V1Alpha1UserApi.Version, entity.Metadata.NamespaceProperty, V1Alpha1UserApi.Plural, entity.Metadata.Name,
+                cancellationToken).ConfigureAwait(false);
+            var metadata = live is JsonElement { ValueKind: JsonValueKind.Object } element && element.TryGetProperty("metadata", out var m) ? m : default;
+            var uid = metadata.ValueKind == JsonValueKind.Object && metadata.TryGetProperty("uid", out var u) ? u.GetString() : null;
+            var deleting = metadata.ValueKind == JsonValueKind.Object && metadata.TryGetProperty("deletionTimestamp", out var d) && d.ValueKind == JsonValueKind.String;
+            return uid == entity.Metadata.Uid && !deleting;
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
     }
 
     private T? Cached<T>(V1Alpha1UserApi entity, string name)
@@ -353,6 +395,9 @@ public sealed partial class UserApiController(
             await events.RecordAsync(entity, EventTypes.Warning, degraded.Reason, degraded.Message, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "Skipped {Key}: it was deleted while its reconcile waited; its objects go with it")]
+    private static partial void LogOwnerGone(ILogger logger, string key);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Reconciled {Key}: {Summary} ({ElapsedMs:0} ms)")]
     private static partial void LogReconciled(ILogger logger, string key, string summary, double elapsedMs);

@@ -27,7 +27,7 @@ public sealed class UserApiControllerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_new_UserApi_gets_its_secret_created_and_three_objects_applied_then_one_event_and_no_read()
+    public async Task A_new_UserApi_is_read_once_then_gets_its_secret_created_and_three_objects_applied_then_one_event()
     {
         await _h.CreateAsync("alpha");
         _h.Api.ClearRequests();
@@ -37,11 +37,11 @@ public sealed class UserApiControllerTests : IAsyncLifetime
         // The status waits (bounded) for the Deployment controller's first report.
         Assert.Equal(FirstReportTracker.Wait, result.RequeueAfter);
         Assert.Null(_h.Status());
-        Assert.Equal(["create alpha-mysql", "patch alpha", "patch alpha", "patch alpha", "create events"],
+        Assert.Equal(["get alpha", "create alpha-mysql", "patch alpha", "patch alpha", "patch alpha", "create events"],
             _h.Requests.Select(r => r.Verb == "create" ? $"create {(r.Path.EndsWith("/events", StringComparison.Ordinal) ? "events" : (string?)JsonNode.Parse(r.Body!)!["metadata"]!["name"])}" : Summary(r)));
-        Assert.Equal("userapi-operator", _h.Requests[1].QueryParameter("fieldManager"));
-        Assert.Equal("true", _h.Requests[1].QueryParameter("force"));
-        Assert.Equal("application/apply-patch+yaml", _h.Requests[1].ContentType?.Split(';')[0]);
+        Assert.Equal("userapi-operator", _h.Requests[2].QueryParameter("fieldManager"));
+        Assert.Equal("true", _h.Requests[2].QueryParameter("force"));
+        Assert.Equal("application/apply-patch+yaml", _h.Requests[2].ContentType?.Split(';')[0]);
         var secret = _h.Api.Store.Get(KnownResources.Secrets, ControllerHarness.Ns, "alpha-mysql")!;
         Assert.True(Encoding.UTF8.GetString(Convert.FromBase64String((string)secret["data"]!["MYSQL_PASSWORD"]!)).Length >= 24);
         Assert.Equal([("Normal", "Created", "Created Secret alpha-mysql, created Deployment alpha, created Service alpha, created Ingress alpha")], _h.Events);
@@ -158,7 +158,7 @@ public sealed class UserApiControllerTests : IAsyncLifetime
         var result = await _h.ReconcileAsync();
 
         Assert.Equal(UserApiController.MissingSecretRecheck, result.RequeueAfter);
-        Assert.Equal(["get shared-db"], _h.Requests.Where(r => !r.IsWrite).Select(Summary)); // A referenced Secret is not ours, so not cached.
+        Assert.Equal(["get alpha", "get shared-db"], _h.Requests.Where(r => !r.IsWrite).Select(Summary)); // A referenced Secret is not ours, so not cached.
         Assert.DoesNotContain(_h.Writes, r => r.Path.Contains("/secrets", StringComparison.Ordinal));
         Assert.Equal(3, _h.Writes.Count(r => r.Verb == "patch" && !r.Path.EndsWith("/status", StringComparison.Ordinal)));
         var status = _h.Status()!;

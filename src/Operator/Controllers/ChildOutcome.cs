@@ -31,8 +31,11 @@ public enum ChildOutcome
     /// <summary>Deleted because it should not exist (Ingress disabled).</summary>
     Deleted,
 
-    /// <summary>Not there and not wanted (Ingress disabled), or not ours to manage (a referenced Secret).</summary>
+    /// <summary>Not there and not wanted (Ingress disabled), or not ours to delete (another's Ingress).</summary>
     Absent,
+
+    /// <summary>Not ours but used as it is: the Secret named by <c>spec.database.passwordSecretRef</c>, present with its key.</summary>
+    Referenced,
 
     /// <summary>Left alone because of a problem (a missing referenced Secret, another controller's object).</summary>
     Blocked,

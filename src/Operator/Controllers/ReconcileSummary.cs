@@ -8,20 +8,36 @@ namespace UserApiOperator.Controllers;
 public static class ReconcileSummary
 {
     /// <summary>
-    /// One-line summary for the log: each object's outcome, then readiness and any Degraded reason,
-    /// for example <c>secret=created deployment=created service=created ingress=created ready=0/3</c>.
+    /// One-line summary for the log: the outcome of each object that was not simply left as it was,
+    /// then readiness and any Degraded reason, for example
+    /// <c>secret=created deployment=created service=created ingress=created ready=0/3</c>, or
+    /// <c>objects unchanged, ready=3/3</c> for a reconcile that only wrote the status. While Pods
+    /// above the desired count are still being removed it says so (<c>ready=3/3, 2 more being
+    /// removed</c>) instead of a ratio above one.
     /// </summary>
     public static string ForLog(ReconcileReport report, UserApiStatus status, int desiredReplicas)
     {
         ArgumentNullException.ThrowIfNull(report);
         ArgumentNullException.ThrowIfNull(status);
         var text = new StringBuilder();
-        foreach (var (child, outcome) in report.Outcomes)
+        var listed = report.Outcomes.Where(o => o.Value != ChildOutcome.Unchanged).ToList();
+        foreach (var (child, outcome) in listed)
         {
             text.Append(child.ToString().ToLowerInvariant()).Append('=').Append(outcome.ToString().ToLowerInvariant()).Append(' ');
         }
 
-        text.Append("ready=").Append(status.ReadyReplicas ?? 0).Append('/').Append(desiredReplicas);
+        if (listed.Count == 0)
+        {
+            text.Append("objects unchanged, ");
+        }
+
+        var ready = status.ReadyReplicas ?? 0;
+        text.Append("ready=").Append(Math.Min(ready, desiredReplicas)).Append('/').Append(desiredReplicas);
+        if (ready > desiredReplicas)
+        {
+            text.Append(", ").Append(ready - desiredReplicas).Append(" more being removed");
+        }
+
         if (Conditions.Find(status.Conditions, Conditions.Degraded) is { Status: Conditions.True } degraded)
         {
             text.Append(" degraded=").Append(degraded.Reason).Append(": ").Append(degraded.Message);

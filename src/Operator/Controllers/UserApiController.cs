@@ -231,7 +231,7 @@ public sealed partial class UserApiController(
                 ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} not found"))
                 : referenced.Data?.ContainsKey(secretKey) != true
                     ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} has no key \"{secretKey}\""))
-                    : (ChildOutcome.Absent, null);
+                    : (ChildOutcome.Referenced, null);
         }
 
         var secrets = cache.Get<V1Secret>();
@@ -408,6 +408,6 @@ public sealed partial class UserApiController(
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The API server rejected the status of {Key}: {Reason}")]
     private static partial void LogStatusRejected(ILogger logger, string key, string reason);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "UserApi {Key} deleted; its Secret, Deployment, Service and Ingress go with it (owner references)")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "UserApi {Key} deleted; whatever it owned goes with it (owner references)")]
     private static partial void LogDeleted(ILogger logger, string key);
 }

@@ -75,8 +75,12 @@ public sealed class DatabaseSpec
     /// <summary>An existing Secret key that holds the password; unset: the operator generates the Secret NAME-mysql once.</summary>
     public SecretKeyReference? PasswordSecretRef { get; set; }
 
-    /// <summary>CPU and memory of the MySQL container; unset: no requests or limits.</summary>
-    public ResourceRequirementsSpec? Resources { get; set; }
+    /// <summary>CPU and memory of the MySQL container (a cluster that enforces quotas or LimitRanges needs them).</summary>
+    public ResourceRequirementsSpec? Resources { get; set; } = new()
+    {
+        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = "100m", ["memory"] = "256Mi" },
+        Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = "1", ["memory"] = "1Gi" },
+    };
 }
 
 /// <summary>A key of a Secret in the UserApi's namespace.</summary>

@@ -48,7 +48,7 @@ public class DeploymentBuilderTests
         Assert.Equal(("mysql", 3306), (port.Name, port.ContainerPort));
         Assert.Equal("mysql", db.ReadinessProbe!.TcpSocket!.Port.Value);
         Assert.Null(db.Args);
-        Assert.Null(db.Resources);
+        Assert.Equal(("100m", "256Mi", "1", "1Gi"), (db.Resources!.Requests!["cpu"].ToString(), db.Resources.Requests["memory"].ToString(), db.Resources.Limits!["cpu"].ToString(), db.Resources.Limits["memory"].ToString()));
         Assert.Single(db.Env!);
     }
 

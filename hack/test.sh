@@ -34,7 +34,14 @@ done
 dotnet test tests/EndToEnd --no-build --logger "console;verbosity=normal" "$@" 2>&1 | tee -a "$log" || status=$?
 
 # One closing line over all test projects: "tests: N passed, N failed, N skipped".
-awk '/^(Passed|Failed)!/ {
+# (The minimal logger prints "Passed!  - Failed: 0, Passed: 154, ..."; the normal one, used for the
+# end-to-end tests, a block "Total tests: 11 / Passed: 11 / Failed: ...".)
+awk '/^Total tests:/ { block = 1 }
+     block && $1 == "Passed:" { p += $2 }
+     block && $1 == "Failed:" { f += $2 }
+     block && $1 == "Skipped:" { s += $2 }
+     /^ *Total time:/ { block = 0 }
+     /^(Passed|Failed)!/ {
         for (i = 1; i < NF; i++) {
             n = $(i + 1)
             sub(",", "", n)

@@ -16,9 +16,10 @@ hack/mariadb.sh install
 # The manifest tests render config/default with `kubectl kustomize` (offline).
 if ! command -v kubectl >/dev/null 2>&1; then
     echo "[test.sh] installing kubectl"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
-        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
+    as_root() { if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
+        || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
 fi
 
 log=$(mktemp)

@@ -96,7 +96,7 @@ public sealed class RbacTests
     [InlineData("", "secrets", "update")]
     [InlineData("", "configmaps", "get")]
     [InlineData("", "pods", "list")]
-    [InlineData("userapi.example.com", "userapis", "get")]
+    [InlineData("userapi.example.com", "userapis", "update")]
     [InlineData("userapi.example.com", "userapis", "patch")]
     [InlineData("userapi.example.com", "userapis", "delete")]
     [InlineData("userapi.example.com", "userapis/scale", "patch")]

@@ -100,9 +100,10 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
     [Fact]
     public async Task A_busy_pool_answers_503_after_the_connect_timeout_and_status_stays_responsive()
     {
-        // One connection, held for >= 2 s by a slow /users stream (its headers come with the first rows).
+        // One connection, held for about 10 s by a slower /users stream (its headers come with the
+        // first rows), so that it is still busy when the second request gives up after 1 s.
         await using var api = await ApiServer.StartAsync(
-            fixture.Database, "Slow", "--MYSQL_MAX_POOL_SIZE=1", "--MYSQL_CONNECT_TIMEOUT=1");
+            fixture.Database, "Slower", "--MYSQL_MAX_POOL_SIZE=1", "--MYSQL_CONNECT_TIMEOUT=1");
         using var slow = await api.Client.GetAsync("/users", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
 

@@ -6,7 +6,9 @@ namespace UserApiService.Tests.Infrastructure;
 /// <list type="bullet">
 /// <item><c>Big.Users</c>: <see cref="BigRowCount"/> users, for streaming many rows;</item>
 /// <item><c>Slow.Users</c>: a view of the first <see cref="SlowRowCount"/> of them that sleeps
-/// <see cref="SlowRowDelay"/> per row, so that a streamed response is observably incremental.</item>
+/// <see cref="SlowRowDelay"/> per row, so that a streamed response is observably incremental;</item>
+/// <item><c>Slower.Users</c>: the same rows at <see cref="SlowerRowDelay"/> per row (about 10 s in
+/// all), for a request that must hold its connection for seconds whatever the machine's speed.</item>
 /// </list>
 /// Also runs one API instance against <c>Main</c>.
 /// </summary>
@@ -16,6 +18,7 @@ public sealed class MariaDbFixture : IAsyncLifetime
     public const int BigRowCount = 10_000;
     public const int SlowRowCount = 1_000;
     public static readonly TimeSpan SlowRowDelay = TimeSpan.FromMilliseconds(2);
+    public static readonly TimeSpan SlowerRowDelay = TimeSpan.FromMilliseconds(10);
 
     private MariaDbServer? _database;
     private ApiServer? _api;
@@ -49,6 +52,11 @@ public sealed class MariaDbFixture : IAsyncLifetime
               SELECT user_id, CONCAT(username, REPEAT('x', 200)) AS username, email
               FROM Big.Users
               WHERE user_id <= {SlowRowCount} AND SLEEP({SlowRowDelay.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}) = 0;
+            CREATE DATABASE Slower CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+            CREATE VIEW Slower.Users AS
+              SELECT user_id, CONCAT(username, REPEAT('x', 200)) AS username, email
+              FROM Big.Users
+              WHERE user_id <= {SlowRowCount} AND SLEEP({SlowerRowDelay.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}) = 0;
             """);
         _api = await ApiServer.StartAsync(_database);
     }

@@ -48,25 +48,6 @@ public sealed class UndecodableObjectTests
         Assert.Empty(world.Api.ServerErrors);
     }
 
-    private static JsonObject Labelled(string apiVersion, string kind, string name, string body)
-    {
-        var obj = JsonNode.Parse(body)!.AsObject();
-        obj["apiVersion"] = apiVersion;
-        obj["kind"] = kind;
-        obj["metadata"] = new JsonObject
-        {
-            ["name"] = name,
-            ["namespace"] = HostileWorld.Ns,
-            ["labels"] = new JsonObject
-            {
-                ["app.kubernetes.io/managed-by"] = "userapi-operator",
-                ["app.kubernetes.io/name"] = "user-api",
-                ["app.kubernetes.io/instance"] = "junk",
-            },
-        };
-        return obj;
-    }
-
     /// <summary>
     /// The sum of every metric sample whose name or labels speak of objects that could not be decoded
     /// (the name is the operator's to choose: any of decode, undecodable, malformed, invalid_object).

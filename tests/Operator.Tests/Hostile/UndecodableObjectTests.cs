@@ -48,6 +48,71 @@ public sealed class UndecodableObjectTests
         Assert.Empty(world.Api.ServerErrors);
     }
 
+    [Fact]
+    public async Task Broken_labelled_children_of_each_owned_kind_are_reported_and_UserApis_go_on()
+    {
+        await using var world = await HostileWorld.StartAsync();
+        var op = world.StartOperator("undecodable-children");
+        await world.ApplyUserApiAsync("first");
+        await world.WaitReconciledAsync("first", TimeSpan.FromSeconds(30), op);
+
+        // One labelled object per owned kind with a field of the wrong JSON type.
+        var broken = new (GroupVersionResource Resource, JsonObject Object)[]
+        {
+            (KnownResources.Secrets, Labelled("v1", "Secret", "junk-secret", """{"immutable":"yes"}""")),
+            (KnownResources.Deployments, Labelled("apps/v1", "Deployment", "junk-deployment", """{"spec":{"replicas":"three"}}""")),
+            (KnownResources.Services, Labelled("v1", "Service", "junk-service", """{"spec":{"ports":"eighty"}}""")),
+            (KnownResources.Ingresses, Labelled("networking.k8s.io/v1", "Ingress", "junk-ingress", """{"spec":{"rules":"all"}}""")),
+        };
+        foreach (var (resource, obj) in broken)
+        {
+            world.Api.Store.Put(resource, obj);
+        }
+
+        await world.ApplyUserApiAsync("second");
+        await world.ApplyUserApiAsync("first", replicas: 2);
+        var reconciled = await Eventually(() => world.IsReconciled("second") && world.IsReconciled("first"), Bounded);
+        var readyz = await op.ReadyzAsync();
+        Assert.True(reconciled == (readyz == 200), $"/readyz answered {readyz} while the UserApis were {(reconciled ? "" : "not ")}reconciled\n{op.Transcript}");
+        Assert.True(reconciled, $"with undecodable children stored, a new UserApi and a change were not reconciled within {Bounded.TotalSeconds:0} s\n{op.Transcript}");
+
+        foreach (var name in new[] { "junk-secret", "junk-deployment", "junk-service", "junk-ingress" })
+        {
+            Assert.True(op.Lines.Any(l => l.IsWarningOrWorse && l.Message.Contains(name, StringComparison.Ordinal)), $"no warning names default/{name}\n{op.Transcript}");
+        }
+
+        Assert.True(DecodeFailureMetric(await op.MetricsAsync()) > 0, "no metric counts the undecodable objects");
+
+        foreach (var (resource, obj) in broken)
+        {
+            world.Api.Store.Delete(resource, HostileWorld.Ns, (string)obj["metadata"]!["name"]!);
+        }
+
+        await world.ApplyUserApiAsync("third");
+        await world.WaitReconciledAsync("third", Bounded, op);
+        Assert.Empty(world.Api.ServerErrors);
+    }
+
+    /// <summary>An object carrying the operator's labels (so its label-selected informers see it) and <paramref name="body"/>.</summary>
+    private static JsonObject Labelled(string apiVersion, string kind, string name, string body)
+    {
+        var obj = JsonNode.Parse(body)!.AsObject();
+        obj["apiVersion"] = apiVersion;
+        obj["kind"] = kind;
+        obj["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["namespace"] = HostileWorld.Ns,
+            ["labels"] = new JsonObject
+            {
+                ["app.kubernetes.io/managed-by"] = "userapi-operator",
+                ["app.kubernetes.io/name"] = "user-api",
+                ["app.kubernetes.io/instance"] = "junk",
+            },
+        };
+        return obj;
+    }
+
     /// <summary>
     /// The sum of every metric sample whose name or labels speak of objects that could not be decoded
     /// (the name is the operator's to choose: any of decode, undecodable, malformed, invalid_object).

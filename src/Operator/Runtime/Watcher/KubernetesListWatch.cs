@@ -7,81 +7,49 @@ using k8s.Models;
 namespace UserApiOperator.Runtime.Watcher;
 
 /// <summary>
-/// <see cref="ListWatch{T}"/>s on KubernetesClient: the typed <c>List*Async</c> and <c>WatchList*Async</c>
-/// methods for the built-in kinds the framework knows (Secret, Service, Deployment, Ingress), the
-/// CustomObjects ones for a custom resource type carrying k8s.Models' <see cref="KubernetesEntityAttribute"/>.
-/// Each covers one namespace or, when <c>namespace</c> is null, all namespaces.
+/// <see cref="ListWatch{T}"/>s on KubernetesClient for any kind whose type carries k8s.Models'
+/// <see cref="KubernetesEntityAttribute"/> (every built-in model and the operator's custom resources).
+/// Lists and watches go through the CustomObjects operations, which serve the core group too
+/// (KubernetesClient rewrites <c>apis//v1</c> to <c>api/v1</c> when the group is empty:
+/// <c>src/LibKubernetesGenerator/templates/Operations.cs.template</c>), so that each object arrives
+/// as JSON and is decoded on its own: one object that the types cannot read is skipped and reported
+/// instead of failing the whole list or watch of its kind. Each covers one namespace or, when
+/// <c>namespace</c> is null, all namespaces.
 /// </summary>
 public static class KubernetesListWatch
 {
     /// <summary>The list and watch calls of <typeparamref name="T"/>.</summary>
-    /// <typeparam name="T">A supported built-in kind, or a custom resource type.</typeparam>
+    /// <typeparam name="T">A type with <see cref="KubernetesEntityAttribute"/> (group, version, kind, plural).</typeparam>
     /// <param name="client">API access.</param>
     /// <param name="namespace">Namespace to cover; null for all.</param>
     /// <param name="undecodable">
-    /// Hears of each custom resource that cannot be read as <typeparamref name="T"/>; such an object is
-    /// skipped instead of failing the whole list or watch. (Built-in kinds are validated by the API
-    /// server against the same schema the typed models follow, so they are decoded as a whole.)
+    /// Hears of each object that cannot be read as <typeparamref name="T"/>; such an object is skipped
+    /// instead of failing the whole list or watch. A built-in object is validated by the API server
+    /// against the schema the models follow, yet a newer server, a conversion or a store written
+    /// around the API can still serve one the models refuse.
     /// </param>
-    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither a known built-in kind nor a custom resource type.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> has no <see cref="KubernetesEntityAttribute"/> with a plural name.</exception>
     public static ListWatch<T> For<T>(IKubernetes client, string? @namespace, Action<UndecodableObject>? undecodable = null)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(client);
-        object source = typeof(T) switch
+        var entity = typeof(T).GetCustomAttribute<KubernetesEntityAttribute>();
+        if (entity is null || string.IsNullOrEmpty(entity.PluralName) || string.IsNullOrEmpty(entity.ApiVersion))
         {
-            var t when t == typeof(V1Secret) => new ListWatch<V1Secret>(
-                async (selector, cont, limit, ct) => Page(@namespace is null
-                    ? await client.CoreV1.ListSecretForAllNamespacesAsync(continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
-                    : await client.CoreV1.ListNamespacedSecretAsync(@namespace, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)),
-                (selector, version, timeout, onError, ct) => @namespace is null
-                    ? client.CoreV1.WatchListSecretForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
-                    : client.CoreV1.WatchListNamespacedSecretAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
-            var t when t == typeof(V1Service) => new ListWatch<V1Service>(
-                async (selector, cont, limit, ct) => Page(@namespace is null
-                    ? await client.CoreV1.ListServiceForAllNamespacesAsync(continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
-                    : await client.CoreV1.ListNamespacedServiceAsync(@namespace, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)),
-                (selector, version, timeout, onError, ct) => @namespace is null
-                    ? client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
-                    : client.CoreV1.WatchListNamespacedServiceAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
-            var t when t == typeof(V1Deployment) => new ListWatch<V1Deployment>(
-                async (selector, cont, limit, ct) => Page(@namespace is null
-                    ? await client.AppsV1.ListDeploymentForAllNamespacesAsync(continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
-                    : await client.AppsV1.ListNamespacedDeploymentAsync(@namespace, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)),
-                (selector, version, timeout, onError, ct) => @namespace is null
-                    ? client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
-                    : client.AppsV1.WatchListNamespacedDeploymentAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
-            var t when t == typeof(V1Ingress) => new ListWatch<V1Ingress>(
-                async (selector, cont, limit, ct) => Page(@namespace is null
-                    ? await client.NetworkingV1.ListIngressForAllNamespacesAsync(continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
-                    : await client.NetworkingV1.ListNamespacedIngressAsync(@namespace, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)),
-                (selector, version, timeout, onError, ct) => @namespace is null
-                    ? client.NetworkingV1.WatchListIngressForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
-                    : client.NetworkingV1.WatchListNamespacedIngressAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
-            _ => CustomResource<T>(client, @namespace, undecodable ?? (_ => { })),
-        };
-        return (ListWatch<T>)source;
-    }
+            throw new NotSupportedException($"{typeof(T).Name}: no [KubernetesEntity] naming its group, version and plural.");
+        }
 
-    private static ListPage<T> Page<T>(IItems<T> list)
-        where T : class
-        => new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata);
-
-    private static ListWatch<T> CustomResource<T>(IKubernetes client, string? @namespace, Action<UndecodableObject> undecodable)
-        where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        var entity = typeof(T).GetCustomAttribute<KubernetesEntityAttribute>()
-            ?? throw new NotSupportedException($"{typeof(T).Name}: neither a built-in kind this runtime lists nor a custom resource with [KubernetesEntity].");
+        var report = undecodable ?? (_ => { });
         return new ListWatch<T>(
             async (selector, cont, limit, ct) =>
             {
                 using var response = @namespace is null
-                    ? await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<EntityList<JsonElement>>(entity.Group, entity.ApiVersion, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
-                    : await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<EntityList<JsonElement>>(entity.Group, entity.ApiVersion, @namespace, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false);
-                var items = new List<T>();
+                    ? await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<RawList>(entity.Group, entity.ApiVersion, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<RawList>(entity.Group, entity.ApiVersion, @namespace, entity.PluralName, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false);
+                var items = new List<T>(response.Body.Items?.Count ?? 0);
                 foreach (var item in response.Body.Items ?? [])
                 {
-                    if (TryDecode<T>(item, entity, undecodable) is { } decoded)
+                    if (TryDecode<T>(item, entity, report) is { } decoded)
                     {
                         items.Add(decoded);
                     }
@@ -89,7 +57,7 @@ public static class KubernetesListWatch
 
                 return new ListPage<T>(items, response.Body.Metadata);
             },
-            (selector, version, timeout, onError, ct) => Typed<T>(entity, undecodable, @namespace is null
+            (selector, version, timeout, onError, ct) => Typed<T>(entity, report, @namespace is null
                 ? client.CustomObjects.WatchListClusterCustomObjectAsync(entity.Group, entity.ApiVersion, entity.PluralName, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
                 : client.CustomObjects.WatchListNamespacedCustomObjectAsync(entity.Group, entity.ApiVersion, @namespace, entity.PluralName, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct), ct));
     }
@@ -120,20 +88,22 @@ public static class KubernetesListWatch
         {
             return KubernetesJson.Deserialize<T>(element);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or OverflowException)
         {
+            // FormatException, InvalidOperationException and OverflowException come from the models'
+            // own converters (a malformed quantity, int-or-string, or date); JsonException from the rest.
             string? Meta(string field) =>
                 element.ValueKind == JsonValueKind.Object && element.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
                 && metadata.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
             var apiVersion = element.ValueKind == JsonValueKind.Object && element.TryGetProperty("apiVersion", out var v) && v.ValueKind == JsonValueKind.String
-                ? v.GetString()! : $"{entity.Group}/{entity.ApiVersion}";
+                ? v.GetString()! : string.IsNullOrEmpty(entity.Group) ? entity.ApiVersion : $"{entity.Group}/{entity.ApiVersion}";
             undecodable(new UndecodableObject(entity.Kind, apiVersion, Meta("namespace"), Meta("name"), Meta("uid"), Meta("resourceVersion"), e.Message));
             return null;
         }
     }
 
-    /// <summary>A list of custom resources as the API server returns it.</summary>
-    private sealed class EntityList<T> : IKubernetesObject<V1ListMeta>, IItems<T>
+    /// <summary>A list as the API server returns it, its items left as JSON to be decoded one by one.</summary>
+    private sealed class RawList : IKubernetesObject<V1ListMeta>, IItems<JsonElement>
     {
         public string ApiVersion { get; set; } = "";
 
@@ -141,6 +111,6 @@ public static class KubernetesListWatch
 
         public V1ListMeta Metadata { get; set; } = new();
 
-        public IList<T> Items { get; set; } = [];
+        public IList<JsonElement> Items { get; set; } = [];
     }
 }

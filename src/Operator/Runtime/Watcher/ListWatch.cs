@@ -11,8 +11,8 @@ public sealed record ListPage<T>(IList<T> Items, V1ListMeta? Metadata);
 
 /// <summary>
 /// How an <see cref="Informer{T}"/> lists and watches one kind (client-go's <c>ListWatch</c>): two
-/// calls of KubernetesClient, given as functions so that built-in kinds use their typed
-/// <c>List*Async</c> / <c>WatchList*Async</c> methods and custom resources the CustomObjects ones.
+/// calls of KubernetesClient, given as functions (<see cref="KubernetesListWatch"/> makes them; tests
+/// can give others).
 /// </summary>
 /// <typeparam name="T">Kind of object.</typeparam>
 /// <param name="List">

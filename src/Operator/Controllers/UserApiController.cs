@@ -10,6 +10,7 @@ using UserApiOperator.DesiredState;
 using UserApiOperator.Entities;
 using UserApiOperator.Kubernetes.Serialization;
 using UserApiOperator.Runtime.Events;
+using UserApiOperator.Runtime.Builder;
 using UserApiOperator.Runtime.Rbac;
 using UserApiOperator.Runtime.Reconciliation;
 using UserApiOperator.Runtime.Watcher;
@@ -54,6 +55,25 @@ public sealed partial class UserApiController(
     ILogger<UserApiController> logger)
     : IEntityController<V1Alpha1UserApi>
 {
+    /// <summary>
+    /// What this controller watches (controller-runtime's <c>SetupWithManager</c>): every UserApi, and
+    /// each kind it owns, selected by the operator's labels, trimmed before it is cached. A change to an
+    /// owned object reconciles its controller owner. The generated Secret is cached as keys without
+    /// values, so no password is held in memory.
+    /// </summary>
+    /// <param name="builder">The builder of this controller.</param>
+    /// <returns><paramref name="builder"/>, for <see cref="ControllerBuilder{TEntity}.Complete"/>.</returns>
+    public static ControllerBuilder<V1Alpha1UserApi> SetUpWatches(ControllerBuilder<V1Alpha1UserApi> builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder
+            .For(Transforms.StripManagedFields)
+            .Owns<V1Secret>(UserApiLabels.ManagedSelector, Transforms.SecretKeysOnly)
+            .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+            .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+            .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
+    }
+
     /// <summary>Field manager of every write: <c>userapi-operator</c>.</summary>
     public const string FieldManager = UserApiLabels.ManagedBy;
 

@@ -80,14 +80,7 @@ public static class OperatorHost
         services.AddSingleton<FirstReportTracker>();
         services.AddSingleton<UserApiController>();
         services.AddSingleton<IController>(s =>
-            new ControllerBuilder<V1Alpha1UserApi>(s.GetRequiredService<InformerCache>(), s.GetRequiredService<OperatorMetrics>(), s.GetRequiredService<ILoggerFactory>())
-                .For(Transforms.StripManagedFields)
-                // Owned objects: only those labelled as ours. The reconcile reads them from here; the
-                // generated Secret is cached as keys without values.
-                .Owns<V1Secret>(UserApiLabels.ManagedSelector, Transforms.SecretKeysOnly)
-                .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
-                .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
-                .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+            UserApiController.SetUpWatches(new ControllerBuilder<V1Alpha1UserApi>(s.GetRequiredService<InformerCache>(), s.GetRequiredService<OperatorMetrics>(), s.GetRequiredService<ILoggerFactory>()))
                 .Complete(ControllerName, s.GetRequiredService<UserApiController>(), options.Controller));
         services.AddSingleton(s => options.LeaderElect
             ? new LeaseElector(

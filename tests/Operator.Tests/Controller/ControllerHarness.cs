@@ -8,8 +8,10 @@ using UserApiOperator.Cli;
 using UserApiOperator.Controllers;
 using UserApiOperator.DesiredState;
 using UserApiOperator.Entities;
+using UserApiOperator.Runtime.Builder;
 using UserApiOperator.Runtime.Events;
 using UserApiOperator.Runtime.Manager;
+using UserApiOperator.Runtime.Metrics;
 using UserApiOperator.Runtime.Reconciliation;
 using UserApiOperator.Runtime.Watcher;
 
@@ -70,15 +72,12 @@ internal sealed class ControllerHarness : IAsyncDisposable
         using var kubeconfig = new MemoryStream(Encoding.UTF8.GetBytes(api.KubeconfigYaml(Ns)));
         var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig), new UserAgentHandler("userapi-operator", "test"));
         var cache = new InformerCache(client, new InformerOptions(), NullLoggerFactory.Instance);
-        cache.GetOrAdd<V1Alpha1UserApi>(null, Transforms.StripManagedFields);
-        cache.GetOrAdd<V1Secret>(UserApiLabels.ManagedSelector, Transforms.SecretKeysOnly);
-        cache.GetOrAdd<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
-        cache.GetOrAdd<V1Service>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
-        cache.GetOrAdd<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
+        // The informers the controller declares, as the operator sets them up (the work queue is this harness's).
+        UserApiController.SetUpWatches(new ControllerBuilder<V1Alpha1UserApi>(cache, new OperatorMetrics(), NullLoggerFactory.Instance));
         var harness = new ControllerHarness(api, client, cache, new ManualTime(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero)));
         harness._informers = cache.RunAsync(harness._stop.Token);
         await cache.WaitForSyncAsync(CancellationToken.None).WaitAsync(Timeout);
-        await api.WaitForAsync(() => api.ActiveWatchCount >= 5, Timeout); // Every informer is watching.
+        await api.WaitForAsync(() => api.ActiveWatchCount >= cache.Informers.Count, Timeout); // Every informer is watching.
         return harness;
     }
 

@@ -1,5 +1,5 @@
 // The UserApi's queries run by a plain MySqlConnector loop, without HTTP: the baseline that
-// bench/api/run.sh compares the API with.
+// bench/api/driver.sh and bench/api/run.sh compare the API with.
 //
 // Usage:
 //   driverloop --query one|all --workers N [--duration S] [--warmup S] [options]   one run

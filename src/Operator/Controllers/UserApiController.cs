@@ -67,11 +67,11 @@ public sealed partial class UserApiController(
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder
-            .For(Transforms.StripManagedFields)
+            .For(Transforms.Compact)
             .Owns<V1Secret>(UserApiLabels.ManagedSelector, Transforms.SecretKeysOnly)
-            .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
-            .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
-            .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
+            .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.Compact)
+            .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.Compact)
+            .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.Compact);
     }
 
     /// <summary>Field manager of every write: <c>userapi-operator</c>.</summary>

@@ -25,6 +25,17 @@ public static class Transforms
         return obj;
     }
 
+    /// <summary>The pool through which every informer's cached objects share equal strings.</summary>
+    public static StringSharing Strings { get; } = new();
+
+    /// <summary>
+    /// <see cref="StripManagedFields{T}"/>, then equal strings shared with the other cached objects
+    /// (<see cref="StringSharing"/>): what an operator's children mostly repeat is held once.
+    /// Returns the same object.
+    /// </summary>
+    public static T Compact<T>(T obj)
+        where T : class, IKubernetesObject<V1ObjectMeta> => Strings.Apply(StripManagedFields(obj));
+
     /// <summary>
     /// A Secret without its values: metadata (no managed fields), type and the data keys with empty
     /// values. A reconcile can tell that a Secret exists and holds a key; no password is ever cached.
@@ -32,7 +43,7 @@ public static class Transforms
     public static V1Secret SecretKeysOnly(V1Secret secret)
     {
         ArgumentNullException.ThrowIfNull(secret);
-        return new V1Secret
+        return Strings.Apply(new V1Secret
         {
             ApiVersion = secret.ApiVersion,
             Kind = secret.Kind,
@@ -40,6 +51,6 @@ public static class Transforms
             Type = secret.Type,
             Data = secret.Data?.Keys.Concat(secret.StringData?.Keys ?? []).Distinct(StringComparer.Ordinal)
                 .ToDictionary(k => k, _ => Array.Empty<byte>(), StringComparer.Ordinal),
-        };
+        });
     }
 }

@@ -1,0 +1,133 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Reflection;
+
+namespace UserApiOperator.Runtime.Watcher;
+
+/// <summary>
+/// Makes equal strings of cached objects one instance. Objects an operator makes from one template
+/// repeat most of their strings (label keys and values, image names, environment variable names,
+/// probe paths, the defaults the API server adds), yet each decoded object holds its own copies;
+/// sharing them is most of what a cached child costs. A cache transform (<see cref="Transforms"/>).
+/// </summary>
+/// <remarks>
+/// The pool is bounded: at most <see cref="Capacity"/> distinct strings of at most
+/// <see cref="MaxLength"/> characters, first come first kept, never evicted. Strings that repeat
+/// across objects (the ones worth sharing) are in the first objects already; strings unique to
+/// one object (names, UIDs, resource versions) take a slot without saving anything, which the bound
+/// keeps from growing with the number of objects ever seen. Thread-safe.
+/// </remarks>
+public sealed class StringSharing
+{
+    private static readonly ConcurrentDictionary<Type, Member[]> Members = new();
+    private readonly ConcurrentDictionary<string, string> _pool = new(StringComparer.Ordinal);
+
+    /// <summary>Distinct strings the pool keeps at most (default 16,384: about 1 MB of short strings).</summary>
+    public int Capacity { get; init; } = 16_384;
+
+    /// <summary>Strings longer than this (in UTF-16 code units) are left alone (default 256).</summary>
+    public int MaxLength { get; init; } = 256;
+
+    /// <summary>How many distinct strings the pool holds.</summary>
+    public int Count => _pool.Count;
+
+    /// <summary>The pooled instance equal to <paramref name="value"/>, adding it while there is room.</summary>
+    public string Share(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Length > MaxLength)
+        {
+            return value;
+        }
+
+        if (_pool.TryGetValue(value, out var shared))
+        {
+            return shared;
+        }
+
+        return _pool.Count < Capacity ? _pool.GetOrAdd(value, value) : value;
+    }
+
+    /// <summary>
+    /// Replaces, in place, every string reachable from <paramref name="obj"/> through public read-write
+    /// properties of k8s.Models types and of the operator's entities (string properties, string lists,
+    /// and the keys and string values of dictionaries) by its pooled instance. Other types (byte
+    /// arrays, quantities, dates) are left as they are. Returns <paramref name="obj"/>.
+    /// </summary>
+    public T Apply<T>(T obj)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        Walk(obj, depth: 0);
+        return obj;
+    }
+
+    private void Walk(object obj, int depth)
+    {
+        if (depth > 32)
+        {
+            return; // Model graphs are trees a dozen levels deep; a cycle would be a bug elsewhere.
+        }
+
+        foreach (var member in Members.GetOrAdd(obj.GetType(), Describe))
+        {
+            var value = member.Property.GetValue(obj);
+            switch (value)
+            {
+                case null:
+                    break;
+                case string s:
+                    member.Property.SetValue(obj, Share(s));
+                    break;
+                case IDictionary<string, string> map:
+                    member.Property.SetValue(obj, map.ToDictionary(p => Share(p.Key), p => p.Value is null ? null! : Share(p.Value), StringComparer.Ordinal));
+                    break;
+                case IList<string> { IsReadOnly: false } list:
+                    for (var i = 0; i < list.Count; i++)
+                    {
+                        if (list[i] is { } item)
+                        {
+                            list[i] = Share(item);
+                        }
+                    }
+
+                    break;
+                case IList list:
+                    foreach (var item in list)
+                    {
+                        if (item is not null && IsModel(item.GetType()))
+                        {
+                            Walk(item, depth + 1);
+                        }
+                    }
+
+                    break;
+                default:
+                    if (IsModel(value.GetType()))
+                    {
+                        Walk(value, depth + 1);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The members worth visiting: public read-write instance properties of string, collection or model type.</summary>
+    private static Member[] Describe(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0)
+            .Where(p => p.PropertyType == typeof(string)
+                || typeof(IDictionary<string, string>).IsAssignableFrom(p.PropertyType)
+                || typeof(IEnumerable).IsAssignableFrom(p.PropertyType) && p.PropertyType != typeof(byte[])
+                || IsModel(p.PropertyType))
+            .Select(p => new Member(p))
+            .ToArray();
+
+    /// <summary>k8s.Models' classes and the operator's own entities; not quantities, whose state is private.</summary>
+    private static bool IsModel(Type type) =>
+        type.IsClass && type != typeof(string) && type.Name != "ResourceQuantity"
+        && (type.Namespace == "k8s.Models" || type.Namespace?.StartsWith("UserApiOperator.Entities", StringComparison.Ordinal) == true);
+
+    private sealed record Member(PropertyInfo Property);
+}

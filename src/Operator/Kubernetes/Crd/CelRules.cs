@@ -30,7 +30,7 @@ public static class CelRules
     private static readonly Lock CompileLock = new();
 
     /// <summary>Compiles <paramref name="rule"/> (cached by its text).</summary>
-    /// <exception cref="InvalidOperationException">The rule does not parse or uses a function the package lacks.</exception>
+    /// <exception cref="InvalidOperationException">The rule does not parse.</exception>
     public static CelProgramDelegate Compile(string rule)
     {
         if (Programs.TryGetValue(rule, out var program))

@@ -226,11 +226,12 @@ public sealed partial class UserApiController(
         if (desired is null)
         {
             var (secretName, secretKey) = UserApiNames.PasswordSource(entity);
+            var field = entity.Spec.Database.External is null ? "spec.database.passwordSecretRef" : "spec.database.external.passwordSecretRef";
             var referenced = await ReadSecretAsync(secretName, ns, cancellationToken).ConfigureAwait(false);
             return referenced is null
-                ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} not found"))
+                ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"{field}: Secret {ns}/{secretName} not found"))
                 : referenced.Data?.ContainsKey(secretKey) != true
-                    ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} has no key \"{secretKey}\""))
+                    ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"{field}: Secret {ns}/{secretName} has no key \"{secretKey}\""))
                     : (ChildOutcome.Referenced, null);
         }
 

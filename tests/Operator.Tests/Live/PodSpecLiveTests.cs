@@ -97,6 +97,20 @@ public sealed class PodSpecLiveTests
     }
 
     [Fact]
+    public async Task A_missing_external_password_secret_is_reported_by_its_field()
+    {
+        await using var live = await LiveOperator.StartAsync();
+
+        await live.ApplyYamlAsync(ExternalSpec);
+
+        var userApi = await live.WaitForConditionAsync(Sample, "Degraded", "True");
+        var degraded = LiveOperator.Condition(userApi, "Degraded")!;
+        Assert.Equal("SecretNotFound", (string?)degraded["reason"]);
+        Assert.Equal("spec.database.external.passwordSecretRef: Secret default/prod-mysql not found", (string?)degraded["message"]);
+        Assert.Null(live.Get(KnownResources.Secrets, "userapi-sample-mysql"));
+    }
+
+    [Fact]
     public async Task A_placement_change_is_rolled_out_and_drift_from_it_is_repaired()
     {
         await using var live = await LiveOperator.StartAsync();

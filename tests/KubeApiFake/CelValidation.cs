@@ -78,7 +78,8 @@ internal static class CelValidation
     private static object? ToCel(JsonNode? node) => node switch
     {
         null => null,
-        JsonObject obj => obj.ToDictionary(p => p.Key, p => ToCel(p.Value), StringComparer.Ordinal),
+        // A null field is an absent one (has() is false), as for the API server, which drops nulls of non-nullable fields.
+        JsonObject obj => obj.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => ToCel(p.Value), StringComparer.Ordinal),
         JsonArray array => array.Select(ToCel).ToList(),
         JsonValue value => value.GetValueKind() switch
         {

@@ -100,6 +100,35 @@ public class CrdDriftTests
     }
 
     [Fact]
+    public void Kubernetes_types_in_the_spec_are_structural_with_their_wire_names_and_required_fields()
+    {
+        var pod = Generated()["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!["properties"]!["spec"]!["properties"]!["pod"]!["properties"]!;
+
+        var toleration = pod["tolerations"]!["items"]!["properties"]!.AsObject();
+        Assert.Equal(["effect", "key", "operator", "tolerationSeconds", "value"], toleration.Select(p => p.Key).Order(StringComparer.Ordinal));
+        var spread = pod["topologySpreadConstraints"]!;
+        Assert.Equal(16, (int)spread["maxItems"]!);
+        Assert.Equal(["maxSkew", "topologyKey", "whenUnsatisfiable"], spread["items"]!["required"]!.AsArray().Select(r => (string?)r));
+        Assert.Null(spread["items"]!["properties"]!["maxSkew"]!["default"]);
+        Assert.Equal(["nodeSelectorTerms"], pod["affinity"]!["properties"]!["nodeAffinity"]!["properties"]!["requiredDuringSchedulingIgnoredDuringExecution"]!["required"]!.AsArray().Select(r => (string?)r));
+
+        // Structural (Kubernetes docs, "Specifying a structural schema"): every node has a type (or is
+        // int-or-string), nothing preserves unknown fields.
+        var untyped = new List<string>();
+        void Walk(JsonObject schema, string path)
+        {
+            if (schema["type"] is null && schema["x-kubernetes-int-or-string"] is null) untyped.Add(path);
+            Assert.Null(schema["x-kubernetes-preserve-unknown-fields"]);
+            foreach (var (name, child) in schema["properties"]?.AsObject() ?? []) Walk(child!.AsObject(), $"{path}.{name}");
+            if (schema["items"] is JsonObject items) Walk(items, path + "[]");
+            if (schema["additionalProperties"] is JsonObject values) Walk(values, path + "{}");
+        }
+
+        Walk(Generated()["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!.AsObject(), "");
+        Assert.Empty(untyped);
+    }
+
+    [Fact]
     public void The_schema_defaults_are_themselves_valid()
     {
         var schema = new SchemaGenerator(null).Generate(typeof(UserApiSpec), withDefaults: false);

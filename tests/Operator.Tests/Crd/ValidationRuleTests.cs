@@ -105,4 +105,10 @@ public class ValidationRuleTests
         Assert.Equal([new FieldError("spec", "failed rule: self.min <= self.max")], SchemaValidator.Validate(JsonNode.Parse("""{"min":3,"max":2}"""), schema, "spec"));
         Assert.Empty(SchemaValidator.Validate(JsonNode.Parse("""{"min":2,"max":3}"""), schema, "spec"));
     }
+
+    [Fact]
+    public void A_null_field_counts_as_absent_for_has()
+    {
+        Assert.Empty(UserApiValidator.ValidateSpec(JsonNode.Parse("""{"database":{"image":null,"external":{"host":"db","passwordSecretRef":{"name":"s"}}}}""")));
+    }
 }

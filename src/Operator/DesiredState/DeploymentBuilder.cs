@@ -190,7 +190,8 @@ public static class DeploymentBuilder
     }
 
     /// <summary>
-    /// Container <c>api</c>: the API image reading MySQL over 127.0.0.1, port named http, liveness
+    /// Container <c>api</c>: the API image reading MySQL over 127.0.0.1 (or the external server of
+    /// <c>spec.database.external</c>, with its TLS mode and mounted CA), port named http, liveness
     /// <c>GET /status</c>, readiness <c>GET readinessPath</c>, non-root with a read-only root
     /// filesystem (an emptyDir at /tmp), no privilege escalation, every capability dropped.
     /// </summary>

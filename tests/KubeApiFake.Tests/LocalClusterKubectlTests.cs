@@ -110,6 +110,26 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_sample_applies_with_strict_validation_and_a_cel_violation_is_refused()
+    {
+        await KubectlAsync("apply", "-k", RepositoryPath("config/crd"));
+        foreach (var sample in Directory.GetFiles(RepositoryPath("config/samples"), "*.yaml").Order(StringComparer.Ordinal))
+        {
+            Assert.Contains(" created", await KubectlAsync("apply", "--validate=strict", "-f", sample), StringComparison.Ordinal);
+        }
+
+        // The CRD's x-kubernetes-validations, enforced by the server: kubectl prints its 422 message.
+        var refused = await KubectlAsync(["apply", "-f", "-"], expectFailure: true, stdin: """
+            apiVersion: userapi.example.com/v1alpha1
+            kind: UserApi
+            metadata: {name: bad-tls}
+            spec: {ingress: {tlsSecretName: users-tls}}
+            """);
+        Assert.Contains("spec.ingress.host: Required value: tlsSecretName needs a host", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("userapi/bad-tls", await KubectlAsync("get", "userapis", "-o", "name"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pods_and_deployments_print_and_scale_like_a_cluster()
     {
         await KubectlAsync(["apply", "-f", "-"], stdin: """

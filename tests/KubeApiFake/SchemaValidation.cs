@@ -9,8 +9,9 @@ namespace KubeApiFake;
 /// Validates a custom resource against its CRD's OpenAPI v3 schema: <c>type</c>, <c>nullable</c>,
 /// <c>x-kubernetes-int-or-string</c>, <c>enum</c>, <c>minimum</c>/<c>maximum</c> (and exclusive forms),
 /// <c>minLength</c>/<c>maxLength</c>, <c>pattern</c>, <c>minItems</c>/<c>maxItems</c>, <c>required</c>,
-/// <c>minProperties</c>/<c>maxProperties</c>, with the real server's messages. CEL rules
-/// (<c>x-kubernetes-validations</c>), <c>format</c>, and <c>oneOf</c>/<c>anyOf</c>/<c>allOf</c>/<c>not</c> are not checked.
+/// <c>minProperties</c>/<c>maxProperties</c>, and the CEL rules of <c>x-kubernetes-validations</c>
+/// (<see cref="CelValidation"/>), with the real server's messages. <c>format</c> and
+/// <c>oneOf</c>/<c>anyOf</c>/<c>allOf</c>/<c>not</c> are not checked.
 /// </summary>
 internal static class SchemaValidation
 {
@@ -106,6 +107,11 @@ internal static class SchemaValidation
                     $"Invalid value: \"{actual}\": {path} in body must be of type {type}: \"{actual}\"", path));
                 return;
             }
+        }
+
+        if (schema["x-kubernetes-validations"] is JsonArray rules)
+        {
+            CelValidation.Check(node, rules, path, actual, causes);
         }
 
         if (schema["enum"] is JsonArray allowed && !allowed.Any(a => JsonUtil.DeepEquals(a, node)))

@@ -39,7 +39,7 @@ namespace UserApiOperator.Controllers;
 [EntityRbac(typeof(V1Alpha1UserApi), RbacVerb.Patch, Subresource = "status",
     Reason = "observedGeneration, replicas, selector, url, secretName and conditions go through the /status subresource.")]
 [EntityRbac(typeof(V1Secret), RbacVerb.List | RbacVerb.Watch | RbacVerb.Get | RbacVerb.Create | RbacVerb.Patch,
-    Reason = "the generated <name>-mysql Secret: watched as an owned object (cached as keys without values); a Secret named by spec.database.passwordSecretRef read with a GET; created once (POST, so a password is never overwritten); patched only to put back a MYSQL_PASSWORD key someone removed.")]
+    Reason = "the generated <name>-mysql Secret: watched as an owned object (cached as keys without values); a Secret named by spec.database.passwordSecretRef or spec.database.external.passwordSecretRef read with a GET; created once (POST, so a password is never overwritten); patched only to put back a MYSQL_PASSWORD key someone removed.")]
 [EntityRbac(typeof(V1Deployment), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create,
     Reason = "the Deployment <name>: watched as an owned object and read from the cache; written with server-side apply (PATCH, which the API server also authorises as create when it creates the object).")]
 [EntityRbac(typeof(V1Service), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create,
@@ -246,11 +246,12 @@ public sealed partial class UserApiController(
         if (desired is null)
         {
             var (secretName, secretKey) = UserApiNames.PasswordSource(entity);
+            var field = entity.Spec.Database.External is null ? "spec.database.passwordSecretRef" : "spec.database.external.passwordSecretRef";
             var referenced = await ReadSecretAsync(secretName, ns, cancellationToken).ConfigureAwait(false);
             return referenced is null
-                ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} not found"))
+                ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"{field}: Secret {ns}/{secretName} not found"))
                 : referenced.Data?.ContainsKey(secretKey) != true
-                    ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"spec.database.passwordSecretRef: Secret {ns}/{secretName} has no key \"{secretKey}\""))
+                    ? (ChildOutcome.Blocked, new Problem(Problem.SecretNotFound, $"{field}: Secret {ns}/{secretName} has no key \"{secretKey}\""))
                     : (ChildOutcome.Referenced, null);
         }
 

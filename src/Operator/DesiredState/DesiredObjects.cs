@@ -6,7 +6,8 @@ namespace UserApiOperator.DesiredState;
 
 /// <summary>
 /// The desired state of one UserApi: the objects that should exist for it. <see cref="Secret"/> is
-/// null when <c>spec.database.passwordSecretRef</c> names an existing Secret; <see cref="Ingress"/>
+/// null when <c>spec.database.passwordSecretRef</c> names an existing Secret or the database is
+/// external (a generated Secret left from before is kept: a password is never destroyed); <see cref="Ingress"/>
 /// is null when <c>spec.ingress.enabled</c> is false.
 /// </summary>
 /// <param name="Secret">The generated password Secret, or null.</param>
@@ -20,9 +21,9 @@ public sealed record DesiredObjects(V1Secret? Secret, V1Deployment Deployment, V
     /// applied objects (Deployment, Service, Ingress) carry the <see cref="DesiredHash"/> annotation.
     /// </summary>
     /// <param name="userApi">A UserApi whose spec passed <see cref="Validation.UserApiValidator"/>.</param>
-    /// <param name="password">Password for a new generated Secret; ignored when the spec references a Secret.</param>
+    /// <param name="password">Password for a new generated Secret; ignored when the spec references a Secret or an external database.</param>
     public static DesiredObjects For(V1Alpha1UserApi userApi, string password) => new(
-        userApi.Spec.Database.PasswordSecretRef is null ? SecretBuilder.Build(userApi, password) : null,
+        UserApiNames.GeneratesSecret(userApi) ? SecretBuilder.Build(userApi, password) : null,
         DesiredHash.Stamp(DeploymentBuilder.Build(userApi)),
         DesiredHash.Stamp(ServiceBuilder.Build(userApi)),
         IngressBuilder.Build(userApi) is { } ingress ? DesiredHash.Stamp(ingress) : null);

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using k8s.Models;
+using UserApiOperator.Kubernetes.Entities;
 
 namespace UserApiOperator.Entities;
 
@@ -23,6 +24,9 @@ public sealed class UserApiSpec
 
     /// <summary>The Ingress that routes outside traffic to the Service.</summary>
     public IngressSpec Ingress { get; set; } = new();
+
+    /// <summary>Placement of the Pods (node selection, tolerations, affinity, spread), their priority, pull secrets and extra labels and annotations.</summary>
+    public PodPlacementSpec Pod { get; set; } = new();
 }
 
 /// <summary>The API container of each Pod.</summary>
@@ -52,13 +56,33 @@ public sealed class ApiSpec
     public string ReadinessPath { get; set; } = "/ready";
 }
 
-/// <summary>The MySQL container of each Pod.</summary>
+/// <summary>
+/// The database the API reads: by default a MySQL container in each Pod; with <c>external</c>, a
+/// MySQL server outside the Pods (then image, resources, securityContext and passwordSecretRef of
+/// the built-in container must be unset, and port, name and user are not used).
+/// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[ValidationRule("!has(self.external) || (!has(self.image) && !has(self.resources) && !has(self.securityContext) && !has(self.passwordSecretRef))",
+    Message = "external excludes the built-in database's image, resources, securityContext and passwordSecretRef (the external server's password is external.passwordSecretRef)",
+    FieldPath = ".external", Reason = "FieldValueForbidden")]
 public sealed class DatabaseSpec
 {
-    /// <summary>MySQL image that holds the Users table.</summary>
+    /// <summary>Image of the built-in MySQL container when <see cref="Image"/> is unset.</summary>
+    public const string DefaultImage = "datascientest/mysql-k8s:1.0.0";
+
+    /// <summary>Resources of the built-in MySQL container when <see cref="Resources"/> is unset.</summary>
+    public static ResourceRequirementsSpec DefaultResources => new()
+    {
+        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = "100m", ["memory"] = "256Mi" },
+        Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = "1", ["memory"] = "1Gi" },
+    };
+
+    /// <summary>
+    /// MySQL image that holds the Users table; unset: datascientest/mysql-k8s:1.0.0. (Not defaulted in
+    /// the stored object, so that an external database can require it unset.)
+    /// </summary>
     [MinLength(1)]
-    public string Image { get; set; } = "datascientest/mysql-k8s:1.0.0";
+    public string? Image { get; set; }
 
     /// <summary>Port MySQL listens on inside the Pod.</summary>
     [Range(1, 65535)]
@@ -75,12 +99,14 @@ public sealed class DatabaseSpec
     /// <summary>An existing Secret key that holds the password; unset: the operator generates the Secret NAME-mysql once.</summary>
     public SecretKeyReference? PasswordSecretRef { get; set; }
 
-    /// <summary>CPU and memory of the MySQL container (a cluster that enforces quotas or LimitRanges needs them).</summary>
-    public ResourceRequirementsSpec? Resources { get; set; } = new()
-    {
-        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = "100m", ["memory"] = "256Mi" },
-        Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = "1", ["memory"] = "1Gi" },
-    };
+    /// <summary>CPU and memory of the MySQL container (a cluster that enforces quotas or LimitRanges needs them); unset: requests cpu 100m, memory 256Mi, limits cpu 1, memory 1Gi.</summary>
+    public ResourceRequirementsSpec? Resources { get; set; }
+
+    /// <summary>Security context of the MySQL container, replacing the default as a whole; only what Pod Security baseline allows.</summary>
+    public DatabaseSecurityContextSpec? SecurityContext { get; set; }
+
+    /// <summary>A MySQL server outside the Pods; set: no db container and no generated Secret.</summary>
+    public ExternalDatabaseSpec? External { get; set; }
 }
 
 /// <summary>A key of a Secret in the UserApi's namespace.</summary>
@@ -120,6 +146,8 @@ public sealed class ServiceSpec
 
 /// <summary>The Ingress.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[ValidationRule("!has(self.tlsSecretName) || has(self.host)",
+    Message = "tlsSecretName needs a host: the certificate is for a host name", FieldPath = ".host", Reason = "FieldValueRequired")]
 public sealed class IngressSpec
 {
     /// <summary>Whether to have an Ingress; false deletes an existing one.</summary>

@@ -43,6 +43,60 @@ public sealed class RenderCommandTests : IDisposable
         Assert.True(password.Length >= 24, password);
     }
 
+    public static TheoryData<string, string[]> Samples() => new()
+    {
+        { "config/samples/userapi.yaml", ["Secret", "Deployment", "Service", "Ingress"] },
+        { "config/samples/userapi-external-database.yaml", ["Deployment", "Service", "Ingress"] },
+        { "config/samples/userapi-existing-secret.yaml", ["Deployment", "Service"] },
+        { "config/samples/userapi-placement.yaml", ["Secret", "Deployment", "Service", "Ingress"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void Every_sample_renders_and_passes_the_validator(string sample, string[] kinds)
+    {
+        var (code, output, error) = Render("-f", Repository.PathOf(sample));
+
+        Assert.True(code == 0, error);
+        Assert.Equal(kinds, YamlJson.ParseDocuments(output).Select(d => (string?)d!["kind"]));
+    }
+
+    [Fact]
+    public void Every_sample_file_is_in_the_render_test()
+    {
+        var listed = Samples().Select(row => (string)row[0]).Order(StringComparer.Ordinal);
+        var files = Directory.GetFiles(Repository.PathOf("config/samples"), "*.yaml").Select(f => $"config/samples/{Path.GetFileName(f)}").Order(StringComparer.Ordinal);
+
+        Assert.Equal(files, listed);
+    }
+
+    [Fact]
+    public void The_external_database_sample_renders_the_api_container_alone()
+    {
+        var deployment = YamlJson.ParseDocuments(Render("-f", Repository.PathOf("config/samples/userapi-external-database.yaml")).Out)[0]!;
+        var pod = deployment["spec"]!["template"]!["spec"]!;
+
+        Assert.Equal(["api"], pod["containers"]!.AsArray().Select(c => (string?)c!["name"]));
+        Assert.Contains(pod["containers"]![0]!["env"]!.AsArray(), e => (string?)e!["name"] == "MYSQL_SSL_MODE" && (string?)e["value"] == "VerifyFull");
+    }
+
+    [Fact]
+    public void A_sample_that_breaks_a_cel_rule_is_refused_by_render()
+    {
+        var file = Write("""
+            apiVersion: userapi.example.com/v1alpha1
+            kind: UserApi
+            metadata: {name: beta, namespace: default}
+            spec: {pod: {labels: {app.kubernetes.io/name: other}}}
+            """);
+
+        var (code, output, error) = Render("-f", file);
+
+        Assert.NotEqual(0, code);
+        Assert.Empty(output);
+        Assert.Contains("spec.pod.labels: must not set app.kubernetes.io/name", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Each_render_generates_a_fresh_password()
     {

@@ -76,7 +76,10 @@ public class CrdDriftTests
         Assert.True(JsonNode.DeepEquals(
             JsonNode.Parse("""{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}"""),
             spec["api"]!["properties"]!["resources"]!["default"]));
-        Assert.Equal("datascientest/mysql-k8s:1.0.0", (string?)spec["database"]!["properties"]!["image"]!["default"]);
+        // The built-in database's image and resources are not defaulted in the stored object, so that
+        // "external excludes image and resources" can hold; the builder takes DatabaseSpec's defaults.
+        Assert.Null(spec["database"]!["properties"]!["image"]!["default"]);
+        Assert.Null(spec["database"]!["properties"]!["resources"]!["default"]);
         Assert.Equal(("3306", "Main", "root"), (
             Json(spec["database"]!["properties"]!["port"]!["default"]),
             (string?)spec["database"]!["properties"]!["name"]!["default"],
@@ -93,7 +96,36 @@ public class CrdDriftTests
         Assert.Null(ingress["host"]!["default"]);
         Assert.NotNull(ingress["host"]!["pattern"]);
         // Nested objects default to {} so the API server applies the defaults inside them.
-        Assert.All(["api", "database", "service", "ingress"], name => Assert.True(JsonNode.DeepEquals(new JsonObject(), spec[name]!["default"])));
+        Assert.All(["api", "database", "service", "ingress", "pod"], name => Assert.True(JsonNode.DeepEquals(new JsonObject(), spec[name]!["default"])));
+    }
+
+    [Fact]
+    public void Kubernetes_types_in_the_spec_are_structural_with_their_wire_names_and_required_fields()
+    {
+        var pod = Generated()["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!["properties"]!["spec"]!["properties"]!["pod"]!["properties"]!;
+
+        var toleration = pod["tolerations"]!["items"]!["properties"]!.AsObject();
+        Assert.Equal(["effect", "key", "operator", "tolerationSeconds", "value"], toleration.Select(p => p.Key).Order(StringComparer.Ordinal));
+        var spread = pod["topologySpreadConstraints"]!;
+        Assert.Equal(16, (int)spread["maxItems"]!);
+        Assert.Equal(["maxSkew", "topologyKey", "whenUnsatisfiable"], spread["items"]!["required"]!.AsArray().Select(r => (string?)r));
+        Assert.Null(spread["items"]!["properties"]!["maxSkew"]!["default"]);
+        Assert.Equal(["nodeSelectorTerms"], pod["affinity"]!["properties"]!["nodeAffinity"]!["properties"]!["requiredDuringSchedulingIgnoredDuringExecution"]!["required"]!.AsArray().Select(r => (string?)r));
+
+        // Structural (Kubernetes docs, "Specifying a structural schema"): every node has a type (or is
+        // int-or-string), nothing preserves unknown fields.
+        var untyped = new List<string>();
+        void Walk(JsonObject schema, string path)
+        {
+            if (schema["type"] is null && schema["x-kubernetes-int-or-string"] is null) untyped.Add(path);
+            Assert.Null(schema["x-kubernetes-preserve-unknown-fields"]);
+            foreach (var (name, child) in schema["properties"]?.AsObject() ?? []) Walk(child!.AsObject(), $"{path}.{name}");
+            if (schema["items"] is JsonObject items) Walk(items, path + "[]");
+            if (schema["additionalProperties"] is JsonObject values) Walk(values, path + "{}");
+        }
+
+        Walk(Generated()["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!.AsObject(), "");
+        Assert.Empty(untyped);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using UserApiOperator.DesiredState;
+using UserApiOperator.Manifests;
 using UserApiOperator.Tests.Support;
 
 namespace UserApiOperator.Tests.DesiredState;
@@ -59,13 +60,11 @@ public class ServiceAndIngressBuilderTests
     }
 
     [Fact]
-    public void Tls_without_host_uses_the_controllers_default_hosts()
+    public void Tls_without_host_is_rejected_by_the_crd_rule()
     {
-        var ingress = IngressBuilder.Build(UserApis.FromSpec("ingress: {tlsSecretName: wildcard-tls}"))!;
+        var error = Assert.Throws<ManifestException>(() => UserApis.FromSpec("ingress: {tlsSecretName: wildcard-tls}"));
 
-        var tls = Assert.Single(ingress.Spec!.Tls!);
-        Assert.Null(tls.Hosts);
-        Assert.Equal("wildcard-tls", tls.SecretName);
+        Assert.Contains("spec.ingress.host: tlsSecretName needs a host", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public static class CrdGenerator
         var type = typeof(TEntity);
         var entity = type.GetCustomAttribute<KubernetesEntityAttribute>()
             ?? throw new InvalidOperationException($"{type.FullName} has no [KubernetesEntity] attribute.");
-        var docs = XmlDocumentation.For(type.Assembly);
+        var docs = XmlDocumentation.For(type.Assembly, typeof(V1ObjectMeta).Assembly);
         var schemas = new SchemaGenerator(docs);
 
         var specSchema = WithDescription(schemas.Generate(typeof(TSpec), withDefaults: true), docs.Summary(typeof(TSpec)));

@@ -4,7 +4,9 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using k8s.Models;
+using UserApiOperator.Kubernetes.Entities;
 using UserApiOperator.Kubernetes.Serialization;
 
 namespace UserApiOperator.Kubernetes.Crd;
@@ -19,7 +21,12 @@ namespace UserApiOperator.Kubernetes.Crd;
 /// <see cref="RequiredAttribute"/> and C# <c>required</c> members <c>required</c>;</item>
 /// <item>with <c>withDefaults</c>, a property's initial value in a new instance of its type becomes its <c>default</c>
 /// (an object equal to a new instance of its own type becomes <c>{}</c>, so the server defaults inside it);
-/// required properties get no default.</item>
+/// required properties get no default;</item>
+/// <item>k8s.Models types (tolerations, affinity, ...) as the Kubernetes OpenAPI describes them: wire names from
+/// their <see cref="JsonPropertyNameAttribute"/>, descriptions from KubernetesClient's documentation file, the
+/// required fields of the Kubernetes OpenAPI (<see cref="KubernetesRequired"/>), no defaults;</item>
+/// <item><see cref="MaxLengthAttribute"/> on a list gives <c>maxItems</c>; <see cref="ValidationRuleAttribute"/> on a
+/// type or property gives <c>x-kubernetes-validations</c>.</item>
 /// </list>
 /// </summary>
 /// <param name="docs">Where descriptions come from; null leaves them out (enough for validation).</param>
@@ -27,6 +34,22 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
 {
     /// <summary>Regular expression of a valid resource quantity (the pattern the API server's schema uses for <see cref="ResourceQuantity"/>).</summary>
     public const string ResourceQuantityPattern = @"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+
+    /// <summary>
+    /// Required fields of the k8s.Models types a spec may use, as in the Kubernetes OpenAPI
+    /// (api/openapi-spec/v3/api__v1_openapi.json, <c>required</c> of each definition): KubernetesClient's
+    /// models carry no marker for them.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<Type, string[]> KubernetesRequired = new Dictionary<Type, string[]>
+    {
+        [typeof(V1TopologySpreadConstraint)] = ["maxSkew", "topologyKey", "whenUnsatisfiable"],
+        [typeof(V1NodeSelector)] = ["nodeSelectorTerms"],
+        [typeof(V1NodeSelectorRequirement)] = ["key", "operator"],
+        [typeof(V1LabelSelectorRequirement)] = ["key", "operator"],
+        [typeof(V1PreferredSchedulingTerm)] = ["preference", "weight"],
+        [typeof(V1PodAffinityTerm)] = ["topologyKey"],
+        [typeof(V1WeightedPodAffinityTerm)] = ["podAffinityTerm", "weight"],
+    };
 
     /// <summary>Schema of <paramref name="type"/>.</summary>
     /// <param name="type">A class, enum, primitive, dictionary or list type.</param>
@@ -117,11 +140,14 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
     {
         var properties = new JsonObject();
         var required = new JsonArray();
+        var isKubernetesModel = type.Namespace == typeof(V1Toleration).Namespace;
+        withDefaults &= !isKubernetesModel;
+        var kubernetesRequired = KubernetesRequired.GetValueOrDefault(type) ?? [];
         var instance = withDefaults && type.GetConstructor(Type.EmptyTypes) is not null ? Activator.CreateInstance(type) : null;
 
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.CanWrite))
         {
-            var name = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+            var name = property.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.CamelCase.ConvertName(property.Name);
             var schema = SchemaOf(property.PropertyType, withDefaults);
             var description = docs?.Summary(property);
             var ordered = new JsonObject();
@@ -137,7 +163,9 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
             }
 
             ApplyValidation(property, ordered);
-            var isRequired = property.IsDefined(typeof(RequiredAttribute)) || property.IsDefined(typeof(RequiredMemberAttribute));
+            AddRules(ordered, property.GetCustomAttributes<ValidationRuleAttribute>());
+            var isRequired = property.IsDefined(typeof(RequiredAttribute)) || property.IsDefined(typeof(RequiredMemberAttribute))
+                || kubernetesRequired.Contains(name);
             if (instance is not null && !isRequired && DefaultOf(property, instance) is { } defaultValue)
             {
                 ordered["default"] = defaultValue;
@@ -156,7 +184,39 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
             result["required"] = required;
         }
 
+        AddRules(result, type.GetCustomAttributes<ValidationRuleAttribute>());
         return result;
+    }
+
+    /// <summary>Appends <paramref name="rules"/> to the <c>x-kubernetes-validations</c> of <paramref name="schema"/>.</summary>
+    private static void AddRules(JsonObject schema, IEnumerable<ValidationRuleAttribute> rules)
+    {
+        foreach (var rule in rules)
+        {
+            if (schema["x-kubernetes-validations"] is not JsonArray list)
+            {
+                list = [];
+                schema["x-kubernetes-validations"] = list;
+            }
+
+            var node = new JsonObject { ["rule"] = rule.Rule };
+            if (rule.Message is not null)
+            {
+                node["message"] = rule.Message;
+            }
+
+            if (rule.FieldPath is not null)
+            {
+                node["fieldPath"] = rule.FieldPath;
+            }
+
+            if (rule.Reason is not null)
+            {
+                node["reason"] = rule.Reason;
+            }
+
+            list.Add(node);
+        }
     }
 
     /// <summary>
@@ -208,7 +268,7 @@ public sealed class SchemaGenerator(XmlDocumentation? docs)
 
         if (property.GetCustomAttribute<MaxLengthAttribute>() is { } maxLength)
         {
-            schema["maxLength"] = maxLength.Length;
+            schema[schema["type"]?.GetValue<string>() == "array" ? "maxItems" : "maxLength"] = maxLength.Length;
         }
 
         if (property.GetCustomAttribute<RegularExpressionAttribute>() is { } pattern)

@@ -10,7 +10,9 @@ namespace UserApiOperator.Kubernetes.Crd;
 /// custom resource: <c>type</c>, <c>properties</c> (unknown fields rejected, as with
 /// <c>kubectl --validate=strict</c>), <c>additionalProperties</c>, <c>required</c>, <c>minimum</c>,
 /// <c>maximum</c>, <c>minLength</c>, <c>maxLength</c>, <c>pattern</c>, <c>enum</c>, <c>items</c> and
-/// <c>x-kubernetes-int-or-string</c>. A JSON null counts as an absent field.
+/// <c>x-kubernetes-int-or-string</c>, and the CEL rules of <c>x-kubernetes-validations</c> (<see cref="CelRules"/>)
+/// on every present value whose type is right, with the API server's message (the rule's <c>message</c>, else
+/// <c>failed rule: RULE</c>) at the rule's <c>fieldPath</c>. A JSON null counts as an absent field.
 /// </summary>
 public static class SchemaValidator
 {
@@ -44,6 +46,39 @@ public static class SchemaValidator
             return;
         }
 
+        var before = errors.Count;
+        CheckTyped(value, schema, path, errors);
+        if (schema["x-kubernetes-validations"] is JsonArray rules && !(errors.Count > before && errors[before].Field == path))
+        {
+            CheckRules(value, rules, path, errors);
+        }
+    }
+
+    /// <summary>
+    /// The CEL rules on one value, as apiextensions-apiserver's <c>validateExpressions</c>
+    /// (pkg/apiserver/schema/cel/validation.go) reports them: a false rule gives its message (or
+    /// <c>failed rule: RULE</c>) at the value's path plus the rule's <c>fieldPath</c>; a rule that
+    /// cannot be evaluated gives the evaluation error.
+    /// </summary>
+    private static void CheckRules(JsonNode value, JsonArray rules, string path, List<FieldError> errors)
+    {
+        foreach (var rule in rules.OfType<JsonObject>())
+        {
+            var text = rule["rule"]?.GetValue<string>() ?? "";
+            var (valid, error) = CelRules.Evaluate(text, value);
+            if (valid)
+            {
+                continue;
+            }
+
+            var message = rule["message"]?.GetValue<string>()?.Trim() is { Length: > 0 } m ? m : null;
+            var fieldPath = rule["fieldPath"]?.GetValue<string>() is { Length: > 0 } f ? path + f : path;
+            errors.Add(new(fieldPath, error is not null ? $"{error}: {message ?? text.Trim()}" : message ?? $"failed rule: {text.Trim()}"));
+        }
+    }
+
+    private static void CheckTyped(JsonNode value, JsonObject schema, string path, List<FieldError> errors)
+    {
         switch (schema["type"]?.GetValue<string>())
         {
             case "object":

@@ -17,23 +17,26 @@ public sealed partial class XmlDocumentation
 
     private XmlDocumentation(Dictionary<string, string> summaries) => _summaries = summaries;
 
-    /// <summary>Loads the documentation file of <paramref name="assembly"/> (<c>&lt;name&gt;.xml</c> beside it).</summary>
-    /// <exception cref="FileNotFoundException">The file is missing (the assembly was built without documentation).</exception>
-    public static XmlDocumentation For(Assembly assembly)
+    /// <summary>Loads the documentation files of <paramref name="assemblies"/> (<c>&lt;name&gt;.xml</c> beside each).</summary>
+    /// <exception cref="FileNotFoundException">A file is missing (the assembly was built, or its package copied, without documentation).</exception>
+    public static XmlDocumentation For(params Assembly[] assemblies)
     {
-        var path = Path.ChangeExtension(assembly.Location, ".xml");
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"XML documentation file {path} is missing; build with GenerateDocumentationFile.", path);
-        }
-
-        var members = XDocument.Load(path).Descendants("member");
+        ArgumentNullException.ThrowIfNull(assemblies);
         var summaries = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var member in members)
+        foreach (var assembly in assemblies)
         {
-            if (member.Attribute("name")?.Value is { } id && member.Element("summary") is { } summary)
+            var path = Path.ChangeExtension(assembly.Location, ".xml");
+            if (!File.Exists(path))
             {
-                summaries[id] = Flatten(summary);
+                throw new FileNotFoundException($"XML documentation file {path} is missing; build with GenerateDocumentationFile (CopyDocumentationFilesFromPackages for a package).", path);
+            }
+
+            foreach (var member in XDocument.Load(path).Descendants("member"))
+            {
+                if (member.Attribute("name")?.Value is { } id && member.Element("summary") is { } summary)
+                {
+                    summaries[id] = Flatten(summary);
+                }
             }
         }
 

@@ -23,6 +23,15 @@ public sealed class UserApiSpec
 
     /// <summary>The Ingress that routes outside traffic to the Service.</summary>
     public IngressSpec Ingress { get; set; } = new();
+
+    /// <summary>A HorizontalPodAutoscaler that sets spec.replicas from the Pods' CPU and memory use; off by default.</summary>
+    public AutoscalingSpec Autoscaling { get; set; } = new();
+
+    /// <summary>A PodDisruptionBudget that keeps node drains from taking more than one Pod at a time (by default).</summary>
+    public DisruptionBudgetSpec DisruptionBudget { get; set; } = new();
+
+    /// <summary>A NetworkPolicy that admits traffic to the Pods only on the API's http port; on by default.</summary>
+    public NetworkPolicySpec NetworkPolicy { get; set; } = new();
 }
 
 /// <summary>The API container of each Pod.</summary>

@@ -88,6 +88,9 @@ public static class OperatorHost
                 .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
                 .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
                 .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+                .Owns<V2HorizontalPodAutoscaler>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+                .Owns<V1PodDisruptionBudget>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
+                .Owns<V1NetworkPolicy>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields)
                 .Complete(ControllerName, s.GetRequiredService<UserApiController>(), options.Controller));
         services.AddSingleton(s => options.LeaderElect
             ? new LeaseElector(

@@ -94,15 +94,24 @@ public static class UserApiManifestReader
 
         // As the API server does for fields that are not nullable: a null is an absent field, so it takes its default.
         PruneNulls(obj);
+        V1Alpha1UserApi userApi;
         try
         {
-            return Json.Deserialize<V1Alpha1UserApi>(obj);
+            userApi = Json.Deserialize<V1Alpha1UserApi>(obj);
         }
         catch (JsonException e)
         {
             var field = e.Path is { Length: > 2 } p ? p[2..] : "(document)";
             throw new ManifestException($"{where} ({name}): {field}: {e.Message.Split(" Path:")[0]}", e);
         }
+
+        // The cross-field rules the operator applies too (a child object the API server would reject).
+        if (ChildSpecRules.Validate(userApi.Spec) is { Count: > 0 } rules)
+        {
+            throw new ManifestException($"{where} ({name}): {string.Join("; ", rules)}");
+        }
+
+        return userApi;
     }
 
     private static void PruneNulls(JsonNode? node)

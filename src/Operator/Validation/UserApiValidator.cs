@@ -21,6 +21,11 @@ public static partial class UserApiValidator
     {
         var errors = new List<FieldError>(ValidateName(userApi.Metadata.Name));
         errors.AddRange(SchemaValidator.Validate(Json.ToNode(userApi.Spec), SpecSchema.Value, "spec"));
+        if (errors.Count == 0)
+        {
+            errors.AddRange(ChildSpecRules.Validate(userApi.Spec));
+        }
+
         return errors;
     }
 

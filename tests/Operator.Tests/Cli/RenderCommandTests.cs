@@ -29,14 +29,14 @@ public sealed class RenderCommandTests : IDisposable
     }
 
     [Fact]
-    public void Sample_renders_four_objects_in_apply_order_without_owner_references()
+    public void Sample_renders_its_objects_in_apply_order_without_owner_references()
     {
         var (code, output, error) = Render("-f", Repository.PathOf("config/samples/userapi.yaml"));
 
         Assert.Equal(0, code);
         Assert.Empty(error);
         var docs = YamlJson.ParseDocuments(output).Select(d => d!.AsObject()).ToList();
-        Assert.Equal(["Secret", "Deployment", "Service", "Ingress"], docs.Select(d => (string?)d["kind"]));
+        Assert.Equal(["Secret", "Deployment", "Service", "Ingress", "PodDisruptionBudget", "NetworkPolicy"], docs.Select(d => (string?)d["kind"]));
         Assert.All(docs, d => Assert.Null(d["metadata"]!["ownerReferences"]));
         Assert.All(docs, d => Assert.Equal("default", (string?)d["metadata"]!["namespace"]));
         var password = Encoding.UTF8.GetString(Convert.FromBase64String((string)docs[0]["data"]!["MYSQL_PASSWORD"]!));
@@ -65,7 +65,7 @@ public sealed class RenderCommandTests : IDisposable
 
         Assert.Equal(0, code);
         var docs = YamlJson.ParseDocuments(output);
-        Assert.Equal(["Secret", "Deployment", "Service"], docs.Select(d => (string?)d!["kind"]));
+        Assert.Equal(["Secret", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"], docs.Select(d => (string?)d!["kind"]));
         Assert.All(docs, d => Assert.True(JsonNode.DeepEquals(
             JsonNode.Parse("""[{"apiVersion":"userapi.example.com/v1alpha1","kind":"UserApi","name":"beta","uid":"0a1b2c3d-0000-4000-8000-000000000001","controller":true,"blockOwnerDeletion":true}]"""),
             d!["metadata"]!["ownerReferences"])));
@@ -100,8 +100,8 @@ public sealed class RenderCommandTests : IDisposable
 
         var docs = YamlJson.ParseDocuments(Render("-f", file).Out);
 
-        Assert.Equal(7, docs.Count);
-        Assert.Equal(["one-mysql", "one", "one", "one", "two-mysql", "two", "two"], docs.Select(d => (string?)d!["metadata"]!["name"]));
+        Assert.Equal(11, docs.Count);
+        Assert.Equal(["one-mysql", "one", "one", "one", "one", "one", "two-mysql", "two", "two", "two", "two"], docs.Select(d => (string?)d!["metadata"]!["name"]));
     }
 
     public static TheoryData<string, string> BadInputs => new()

@@ -75,10 +75,13 @@ internal sealed class ControllerHarness : IAsyncDisposable
         cache.GetOrAdd<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
         cache.GetOrAdd<V1Service>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
         cache.GetOrAdd<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
+        cache.GetOrAdd<V2HorizontalPodAutoscaler>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
+        cache.GetOrAdd<V1PodDisruptionBudget>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
+        cache.GetOrAdd<V1NetworkPolicy>(UserApiLabels.ManagedSelector, Transforms.StripManagedFields);
         var harness = new ControllerHarness(api, client, cache, new ManualTime(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero)));
         harness._informers = cache.RunAsync(harness._stop.Token);
         await cache.WaitForSyncAsync(CancellationToken.None).WaitAsync(Timeout);
-        await api.WaitForAsync(() => api.ActiveWatchCount >= 5, Timeout); // Every informer is watching.
+        await api.WaitForAsync(() => api.ActiveWatchCount >= 8, Timeout); // Every informer is watching.
         return harness;
     }
 
@@ -108,7 +111,10 @@ internal sealed class ControllerHarness : IAsyncDisposable
         var deadline = DateTime.UtcNow + Timeout;
         while (!(InSync<V1Alpha1UserApi>(UserApis, null) && InSync<V1Secret>(KnownResources.Secrets, UserApiLabels.ManagedSelector)
             && InSync<V1Deployment>(KnownResources.Deployments, UserApiLabels.ManagedSelector) && InSync<V1Service>(KnownResources.Services, UserApiLabels.ManagedSelector)
-            && InSync<V1Ingress>(KnownResources.Ingresses, UserApiLabels.ManagedSelector)))
+            && InSync<V1Ingress>(KnownResources.Ingresses, UserApiLabels.ManagedSelector)
+            && InSync<V2HorizontalPodAutoscaler>(KnownResources.HorizontalPodAutoscalers, UserApiLabels.ManagedSelector)
+            && InSync<V1PodDisruptionBudget>(KnownResources.PodDisruptionBudgets, UserApiLabels.ManagedSelector)
+            && InSync<V1NetworkPolicy>(KnownResources.NetworkPolicies, UserApiLabels.ManagedSelector)))
         {
             Assert.True(DateTime.UtcNow < deadline, "the informers did not catch up with the store");
             await Task.Delay(5);

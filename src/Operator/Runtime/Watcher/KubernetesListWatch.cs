@@ -8,7 +8,8 @@ namespace UserApiOperator.Runtime.Watcher;
 
 /// <summary>
 /// <see cref="ListWatch{T}"/>s on KubernetesClient: the typed <c>List*Async</c> and <c>WatchList*Async</c>
-/// methods for the built-in kinds the framework knows (Secret, Service, Deployment, Ingress), the
+/// methods for the built-in kinds the framework knows (Secret, Service, Deployment, Ingress,
+/// HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy), the
 /// CustomObjects ones for a custom resource type carrying k8s.Models' <see cref="KubernetesEntityAttribute"/>.
 /// Each covers one namespace or, when <c>namespace</c> is null, all namespaces.
 /// </summary>
@@ -58,6 +59,27 @@ public static class KubernetesListWatch
                 (selector, version, timeout, onError, ct) => @namespace is null
                     ? client.NetworkingV1.WatchListIngressForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
                     : client.NetworkingV1.WatchListNamespacedIngressAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
+            var t when t == typeof(V2HorizontalPodAutoscaler) => new ListWatch<V2HorizontalPodAutoscaler>(
+                async (selector, cont, limit, ct) => Page(@namespace is null
+                    ? await client.AutoscalingV2.ListHorizontalPodAutoscalerForAllNamespacesAsync(continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.AutoscalingV2.ListNamespacedHorizontalPodAutoscalerAsync(@namespace, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)),
+                (selector, version, timeout, onError, ct) => @namespace is null
+                    ? client.AutoscalingV2.WatchListHorizontalPodAutoscalerForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
+                    : client.AutoscalingV2.WatchListNamespacedHorizontalPodAutoscalerAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
+            var t when t == typeof(V1PodDisruptionBudget) => new ListWatch<V1PodDisruptionBudget>(
+                async (selector, cont, limit, ct) => Page(@namespace is null
+                    ? await client.PolicyV1.ListPodDisruptionBudgetForAllNamespacesAsync(continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(@namespace, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)),
+                (selector, version, timeout, onError, ct) => @namespace is null
+                    ? client.PolicyV1.WatchListPodDisruptionBudgetForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
+                    : client.PolicyV1.WatchListNamespacedPodDisruptionBudgetAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
+            var t when t == typeof(V1NetworkPolicy) => new ListWatch<V1NetworkPolicy>(
+                async (selector, cont, limit, ct) => Page(@namespace is null
+                    ? await client.NetworkingV1.ListNetworkPolicyForAllNamespacesAsync(continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.NetworkingV1.ListNamespacedNetworkPolicyAsync(@namespace, continueParameter: cont, labelSelector: selector, limit: limit, cancellationToken: ct).ConfigureAwait(false)),
+                (selector, version, timeout, onError, ct) => @namespace is null
+                    ? client.NetworkingV1.WatchListNetworkPolicyForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
+                    : client.NetworkingV1.WatchListNamespacedNetworkPolicyAsync(@namespace, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)),
             _ => CustomResource<T>(client, @namespace, undecodable ?? (_ => { })),
         };
         return (ListWatch<T>)source;

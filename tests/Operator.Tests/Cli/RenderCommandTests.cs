@@ -44,6 +44,33 @@ public sealed class RenderCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_autoscaling_sample_renders_the_autoscaler_budget_and_network_policy()
+    {
+        var (code, output, error) = Render("-f", Repository.PathOf("config/samples/userapi-autoscaling.yaml"));
+
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        var docs = YamlJson.ParseDocuments(output).Select(d => d!.AsObject()).ToList();
+        Assert.Equal(["Secret", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"], docs.Select(d => (string?)d["kind"]));
+        Assert.Equal("3", docs[1]["spec"]!["replicas"]!.ToJsonString()); // The autoscaler's starting point: the default.
+        Assert.Equal("UserApi", (string?)docs[4]["spec"]!["scaleTargetRef"]!["kind"]);
+        Assert.Equal(("2", "6"), (docs[4]["spec"]!["minReplicas"]!.ToJsonString(), docs[4]["spec"]!["maxReplicas"]!.ToJsonString()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void Every_sample_renders_and_passes_the_CRD_rules(string sample)
+    {
+        var (code, output, error) = Render("-f", Repository.PathOf($"config/samples/{sample}"));
+
+        Assert.True(code == 0, error);
+        Assert.Contains("kind: Deployment", output, StringComparison.Ordinal);
+        Assert.Empty(UserApiOperator.Validation.UserApiValidator.Validate(UserApiOperator.Manifests.UserApiManifestReader.Read(File.ReadAllText(Repository.PathOf($"config/samples/{sample}")), sample).Single()));
+    }
+
+    public static TheoryData<string> Samples() => new(Directory.GetFiles(Repository.PathOf("config/samples"), "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml").Order()!);
+
+    [Fact]
     public void Each_render_generates_a_fresh_password()
     {
         string Password() => (string)YamlJson.ParseDocuments(Render("-f", Repository.PathOf("config/samples/userapi.yaml")).Out)[0]!["data"]!["MYSQL_PASSWORD"]!;

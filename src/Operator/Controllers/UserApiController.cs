@@ -29,7 +29,7 @@ namespace UserApiOperator.Controllers;
 /// <see cref="UserApiStatusBuilder"/>; this class only orchestrates.
 /// </summary>
 /// <param name="client">API access for writes (and the GET of a referenced Secret, which is not cached).</param>
-/// <param name="cache">The shared informer cache of UserApis, Secrets, Deployments, Services and Ingresses.</param>
+/// <param name="cache">The shared informer cache of UserApis and of every kind the UserApi owns.</param>
 /// <param name="events">Event recorder (de-duplicates repeats).</param>
 /// <param name="firstReports">Which new Deployments the status waits for.</param>
 /// <param name="timeProvider">Clock of condition transitions.</param>

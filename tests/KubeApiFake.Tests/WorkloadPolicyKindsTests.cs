@@ -107,4 +107,31 @@ public sealed class WorkloadPolicyKindsTests : FakeServerTest
         Assert.Null(Api.Store.Get(KnownResources.PodDisruptionBudgets, "default", "web"));
         Assert.Null(Api.Store.Get(KnownResources.NetworkPolicies, "default", "web"));
     }
+
+    [Fact]
+    public async Task Kubectl_get_prints_the_columns_of_the_real_printers()
+    {
+        await Http.PostJsonAsync(Hpas, Hpa("web", ",\"minReplicas\":2"));
+        await Http.PostJsonAsync(Pdbs, KubeHttp.Parse("""{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web"},"spec":{"maxUnavailable":"25%"}}"""));
+        await Http.PostJsonAsync(NetPols, KubeHttp.Parse("""{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"web"},"spec":{"podSelector":{"matchLabels":{"app":"web"}}}}"""));
+
+        async Task<(string[] Columns, JsonArray Cells)> TableAsync(string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Accept.ParseAdd("application/json;as=Table;v=v1;g=meta.k8s.io");
+            using var response = await Http.SendAsync(request);
+            var table = KubeHttp.Parse(await response.Content.ReadAsStringAsync());
+            return (table["columnDefinitions"]!.AsArray().Select(c => c!["name"].Str()!).ToArray(), table["rows"]![0]!["cells"]!.AsArray());
+        }
+
+        var (hpaColumns, hpa) = await TableAsync(Hpas);
+        Assert.Equal(["Name", "Reference", "Targets", "MinPods", "MaxPods", "Replicas", "Age"], hpaColumns);
+        Assert.Equal(["web", "Deployment/web", "cpu: <unknown>/80%", "2", "5", "0"], hpa.Take(6).Select(c => c!.ToString()));
+        var (pdbColumns, pdb) = await TableAsync(Pdbs);
+        Assert.Equal(["Name", "Min Available", "Max Unavailable", "Allowed Disruptions", "Age"], pdbColumns);
+        Assert.Equal(["web", "N/A", "25%", "0"], pdb.Take(4).Select(c => c!.ToString()));
+        var (netpolColumns, netpol) = await TableAsync(NetPols);
+        Assert.Equal(["Name", "Pod-Selector", "Age"], netpolColumns);
+        Assert.Equal(["web", "app=web"], netpol.Take(2).Select(c => c!.ToString()));
+    }
 }

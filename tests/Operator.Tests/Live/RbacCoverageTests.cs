@@ -24,7 +24,9 @@ public sealed partial class RbacCoverageTests
         {
             LeaderElect = true,
             LeaderElectionNamespace = leaseNamespace,
-            LeaderElectionTimings = (TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1500), TimeSpan.FromMilliseconds(200)),
+            // Renewals every 200 ms, as in a long run; a lease long enough that a busy machine does not
+            // make the leader give up halfway through the run (it stops reconciling when it does).
+            LeaderElectionTimings = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(200)),
         });
 
         await live.ApplySampleAsync();
@@ -40,7 +42,15 @@ public sealed partial class RbacCoverageTests
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: userapi-sample, namespace: default}\nspec: {ingress: {enabled: false}, replicas: 1, networkPolicy: {enabled: false}}\n");
         foreach (var gone in new[] { KnownResources.HorizontalPodAutoscalers, KnownResources.PodDisruptionBudgets, KnownResources.NetworkPolicies })
         {
-            await live.Api.WaitForDeletionAsync(gone, "default", "userapi-sample", LiveOperator.Timeout);
+            try
+            {
+                await live.Api.WaitForDeletionAsync(gone, "default", "userapi-sample", LiveOperator.Timeout);
+            }
+            catch (TimeoutException e)
+            {
+                var log = live.Logs.Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Information).Select(l => l.Message);
+                throw new TimeoutException($"{e.Message}\n{string.Join("\n", log)}", e);
+            }
         }
 
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: shared, namespace: default}\nspec: {database: {passwordSecretRef: {name: db-credentials}}}\n");

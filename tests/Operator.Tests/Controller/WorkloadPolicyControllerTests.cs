@@ -81,6 +81,17 @@ public sealed class WorkloadPolicyControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_all_three_in_place_and_defaulted_by_the_API_server_a_reconcile_sends_nothing()
+    {
+        await _h.BringToReadyAsync(spec: "{autoscaling: {enabled: true, targetMemoryUtilizationPercentage: 70}, disruptionBudget: {maxUnavailable: \"50%\"}}");
+        Assert.Equal("TCP", (string?)_h.Api.Store.Get(KnownResources.NetworkPolicies, Ns, "alpha")!["spec"]!["ingress"]![0]!["ports"]![0]!["protocol"]);
+
+        await _h.ReconcileAsync();
+
+        Assert.Empty(_h.Requests);
+    }
+
+    [Fact]
     public async Task The_budget_goes_below_two_replicas_and_comes_back_above()
     {
         await _h.BringToReadyAsync();

@@ -20,7 +20,10 @@ public sealed class RbacTests
         ("", "services", "list watch create patch"),
         ("", "events", "create"),
         ("apps", "deployments", "list watch create patch"),
-        ("networking.k8s.io", "ingresses", "list watch create patch delete"));
+        ("networking.k8s.io", "ingresses", "list watch create patch delete"),
+        ("autoscaling", "horizontalpodautoscalers", "list watch create patch delete"),
+        ("policy", "poddisruptionbudgets", "list watch create patch delete"),
+        ("networking.k8s.io", "networkpolicies", "list watch create patch delete"));
 
     /// <summary>The calls of leader election, in the leader-election namespace.</summary>
     public static readonly IReadOnlySet<RbacGrant> LeaderElectionCalls = Grants(
@@ -103,6 +106,11 @@ public sealed class RbacTests
     [InlineData("apps", "deployments", "delete")]
     [InlineData("apps", "deployments/status", "patch")]
     [InlineData("extensions", "ingresses", "patch")]
+    [InlineData("autoscaling", "horizontalpodautoscalers/status", "patch")]
+    [InlineData("autoscaling", "horizontalpodautoscalers", "get")]
+    [InlineData("policy", "poddisruptionbudgets/status", "patch")]
+    [InlineData("", "pods/eviction", "create")]
+    [InlineData("networking.k8s.io", "networkpolicies", "update")]
     [InlineData("coordination.k8s.io", "leases", "delete")]
     [InlineData("rbac.authorization.k8s.io", "clusterroles", "create")]
     public void Grants_nothing_else(string group, string resource, string verb)

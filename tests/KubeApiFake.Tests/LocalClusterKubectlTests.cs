@@ -67,6 +67,12 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
         Assert.Matches(@"(?m)^userapi-sample\s+3\s+[0-9]+s$", table);
         Assert.Matches(@"^NAME\s+READY", await KubectlAsync("get", "uapi"));
 
+        // The autoscaling sample passes the same strict validation; the short names of its children
+        // resolve through discovery (an unknown one exits 1: "the server doesn't have a resource type").
+        Assert.Contains("userapi.userapi.example.com/userapi-autoscaling created",
+            await KubectlAsync("apply", "--validate=strict", "-f", RepositoryPath("config/samples/userapi-autoscaling.yaml")));
+        Assert.Equal("", await KubectlAsync("get", "hpa,pdb,netpol", "-o", "name"));
+
         // Validation is on: an unknown field is refused by kubectl's strict field validation.
         var invalid = await KubectlAsync(["apply", "-f", "-"], expectFailure: true, stdin: """
             apiVersion: userapi.example.com/v1alpha1
@@ -106,6 +112,7 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
         Assert.Contains("replicas\t<integer>", explained, StringComparison.Ordinal);
 
         Assert.Contains("userapi.userapi.example.com \"userapi-sample\" deleted", await KubectlAsync("delete", "-f", RepositoryPath("config/samples/userapi.yaml")));
+        Assert.Contains("userapi.userapi.example.com \"userapi-autoscaling\" deleted", await KubectlAsync("delete", "-f", RepositoryPath("config/samples/userapi-autoscaling.yaml")));
         Assert.Equal("", await KubectlAsync("get", "userapis", "-o", "name"));
     }
 

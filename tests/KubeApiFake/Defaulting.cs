@@ -9,7 +9,8 @@ namespace KubeApiFake;
 /// progressDeadlineSeconds 600, pod template defaults), Service (type ClusterIP, allocated clusterIP,
 /// sessionAffinity None, port protocol TCP and targetPort), Secret (type Opaque, stringData folded
 /// into data), Namespace (phase Active, finalizer, name label), Ingress/Service/Deployment initial
-/// status, Pod phase Pending, CRD status (Established).
+/// status, Pod phase Pending, CRD status (Established), HorizontalPodAutoscaler (minReplicas 1, CPU at
+/// 80 % when no metric is given), NetworkPolicy (policyTypes, port protocol TCP).
 /// </summary>
 internal static class Defaulting
 {
@@ -28,6 +29,12 @@ internal static class Defaulting
                 break;
             case ("", "namespaces"):
                 Namespace(obj);
+                break;
+            case ("autoscaling", "horizontalpodautoscalers"):
+                HorizontalPodAutoscaler(obj);
+                break;
+            case ("networking.k8s.io", "networkpolicies"):
+                NetworkPolicy(obj);
                 break;
             case ("networking.k8s.io", "ingresses"):
                 if (obj["status"] is not JsonObject) obj["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() };
@@ -82,6 +89,53 @@ internal static class Defaulting
         o = new JsonObject();
         parent[key] = o;
         return o;
+    }
+
+    /// <summary>
+    /// kubernetes/kubernetes pkg/apis/autoscaling/v2/defaults.go, <c>SetDefaults_HorizontalPodAutoscaler</c>:
+    /// minReplicas 1; with no metrics, a Resource metric on CPU at 80 % average utilization.
+    /// </summary>
+    private static void HorizontalPodAutoscaler(JsonObject obj)
+    {
+        var spec = Child(obj, "spec");
+        spec["minReplicas"] ??= 1;
+        if (spec["metrics"] is not JsonArray { Count: > 0 })
+        {
+            spec["metrics"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "Resource",
+                ["resource"] = new JsonObject
+                {
+                    ["name"] = "cpu",
+                    ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = 80 },
+                },
+            });
+        }
+    }
+
+    /// <summary>
+    /// kubernetes/kubernetes pkg/apis/networking/v1/defaults.go: each port's protocol TCP; policyTypes
+    /// Ingress, plus Egress when egress rules are given (<c>SetDefaults_NetworkPolicySpec</c>).
+    /// </summary>
+    private static void NetworkPolicy(JsonObject obj)
+    {
+        var spec = Child(obj, "spec");
+        foreach (var direction in new[] { "ingress", "egress" })
+        {
+            foreach (var rule in (spec[direction] as JsonArray)?.OfType<JsonObject>() ?? [])
+            {
+                foreach (var port in (rule["ports"] as JsonArray)?.OfType<JsonObject>() ?? [])
+                {
+                    port["protocol"] ??= "TCP";
+                }
+            }
+        }
+        if (spec["policyTypes"] is not JsonArray { Count: > 0 })
+        {
+            var types = new JsonArray("Ingress");
+            if (spec["egress"] is JsonArray { Count: > 0 }) types.Add("Egress");
+            spec["policyTypes"] = types;
+        }
     }
 
     private static void Deployment(JsonObject obj)

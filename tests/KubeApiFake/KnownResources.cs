@@ -24,6 +24,15 @@ public static class KnownResources
     /// <summary>networking.k8s.io/v1 ingresses.</summary>
     public static readonly GroupVersionResource Ingresses = new("networking.k8s.io", "v1", "ingresses");
 
+    /// <summary>autoscaling/v2 horizontalpodautoscalers.</summary>
+    public static readonly GroupVersionResource HorizontalPodAutoscalers = new("autoscaling", "v2", "horizontalpodautoscalers");
+
+    /// <summary>policy/v1 poddisruptionbudgets.</summary>
+    public static readonly GroupVersionResource PodDisruptionBudgets = new("policy", "v1", "poddisruptionbudgets");
+
+    /// <summary>networking.k8s.io/v1 networkpolicies.</summary>
+    public static readonly GroupVersionResource NetworkPolicies = new("networking.k8s.io", "v1", "networkpolicies");
+
     /// <summary>coordination.k8s.io/v1 leases.</summary>
     public static readonly GroupVersionResource Leases = new("coordination.k8s.io", "v1", "leases");
 
@@ -62,6 +71,14 @@ public static class KnownResources
             Scale = new(".spec.replicas", ".status.replicas", ".spec.selector"),
         },
         new("networking.k8s.io", "v1", "ingresses", "Ingress", true) { ShortNames = ["ing"], HasStatusSubresource = true },
+        // Short names, categories and status subresources as kube-apiserver's registries declare them
+        // (kubernetes/kubernetes pkg/registry/autoscaling/horizontalpodautoscaler/storage/storage.go:
+        // "hpa", category "all", StatusREST; pkg/registry/policy/poddisruptionbudget/storage/storage.go:
+        // "pdb", StatusREST; pkg/registry/networking/networkpolicy/storage/storage.go: "netpol", and no
+        // status since NetworkPolicyStatus was removed in 1.28).
+        new("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true) { ShortNames = ["hpa"], Categories = ["all"], HasStatusSubresource = true },
+        new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true) { ShortNames = ["pdb"], HasStatusSubresource = true },
+        new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true) { ShortNames = ["netpol"] },
         new("coordination.k8s.io", "v1", "leases", "Lease", true),
         new("events.k8s.io", "v1", "events", "Event", true) { ShortNames = ["ev"] },
         new("", "v1", "serviceaccounts", "ServiceAccount", true) { ShortNames = ["sa"] },

@@ -7,7 +7,8 @@ namespace KubeApiFake;
 /// Validation of names, labels and a few built-in kinds, worded like the real API server:
 /// DNS-1123 subdomain names (DNS-1035 labels for Services, DNS-1123 labels for Namespaces), label
 /// keys/values, Deployment selector/template/containers, Service ports and clusterIP immutability,
-/// Ingress pathType, and CRD naming.
+/// Ingress pathType, HorizontalPodAutoscaler replica bounds and scale target, PodDisruptionBudget's
+/// exclusive minAvailable/maxUnavailable, and CRD naming.
 /// </summary>
 internal static partial class ObjectValidation
 {
@@ -69,6 +70,12 @@ internal static partial class ObjectValidation
                 break;
             case ("networking.k8s.io", "ingresses"):
                 Ingress(obj, causes);
+                break;
+            case ("autoscaling", "horizontalpodautoscalers"):
+                HorizontalPodAutoscaler(obj, causes);
+                break;
+            case ("policy", "poddisruptionbudgets"):
+                PodDisruptionBudget(obj, causes);
                 break;
             case ("apiextensions.k8s.io", "customresourcedefinitions"):
                 causes.AddRange(CustomResourceDefinitions.Validate(obj));
@@ -207,6 +214,47 @@ internal static partial class ObjectValidation
                         $"spec.rules[{r}].http.paths[{p}].pathType"));
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// kubernetes/kubernetes pkg/apis/autoscaling/validation/validation.go,
+    /// <c>validateHorizontalPodAutoscalerSpec</c> and <c>ValidateCrossVersionObjectReference</c>
+    /// (without the HPAScaleToZero feature gate, so minReplicas is at least 1).
+    /// </summary>
+    private static void HorizontalPodAutoscaler(JsonObject obj, List<FieldCause> causes)
+    {
+        var spec = obj["spec"] as JsonObject;
+        var min = JsonUtil.TryGetLong(spec?["minReplicas"]);
+        var max = JsonUtil.TryGetLong(spec?["maxReplicas"]) ?? 0;
+        if (min is < 1)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", $"Invalid value: {min}: must be greater than or equal to 1", "spec.minReplicas"));
+        }
+        if (max < 1)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", $"Invalid value: {max}: must be greater than 0", "spec.maxReplicas"));
+        }
+        if (min is { } m && max < m)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", $"Invalid value: {max}: must be greater than or equal to `minReplicas`", "spec.maxReplicas"));
+        }
+        foreach (var field in new[] { "kind", "name" })
+        {
+            if (string.IsNullOrEmpty(JsonUtil.Str(spec?["scaleTargetRef"]?[field])))
+            {
+                causes.Add(new FieldCause("FieldValueRequired", "Required value", $"spec.scaleTargetRef.{field}"));
+            }
+        }
+    }
+
+    /// <summary>kubernetes/kubernetes pkg/apis/policy/validation/validation.go, <c>ValidatePodDisruptionBudgetSpec</c>.</summary>
+    private static void PodDisruptionBudget(JsonObject obj, List<FieldCause> causes)
+    {
+        var spec = obj["spec"] as JsonObject;
+        if (spec?["minAvailable"] is not null && spec["maxUnavailable"] is not null)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", "Invalid value: \"object\": minAvailable and maxUnavailable cannot be both set", "spec"));
         }
     }
 }

@@ -8,7 +8,8 @@ namespace KubeApiFake;
 /// CRD's <c>additionalPrinterColumns</c> (the apiextensions table convertor:
 /// staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor); built-in
 /// kinds get the columns and cells of pkg/printers/internalversion/printers.go (pods, deployments,
-/// services, ingresses, secrets, configmaps, namespaces, endpoints, endpointslices, events, leases);
+/// services, ingresses, secrets, configmaps, namespaces, endpoints, endpointslices, events, leases,
+/// horizontalpodautoscalers, poddisruptionbudgets, networkpolicies);
 /// anything else the default convertor's Name and Created At.
 /// </summary>
 internal static class Tables
@@ -116,6 +117,16 @@ internal static class Tables
             ("apps", "deployments") => Deployments,
             ("", "services") => Services,
             ("networking.k8s.io", "ingresses") => Ingresses,
+            ("autoscaling", "horizontalpodautoscalers") => HorizontalPodAutoscalers,
+            ("policy", "poddisruptionbudgets") => new Printer(
+                [NameColumn, new("Min Available", "string", "The minimum number of pods that must be available."),
+                 new("Max Unavailable", "string", "The maximum number of pods that may be unavailable."),
+                 new("Allowed Disruptions", "integer", "Calculated number of pods that may be disrupted at this time."), AgeColumn],
+                (o, now) => [Name(o), IntOrString(o["spec"]?["minAvailable"]) ?? "N/A", IntOrString(o["spec"]?["maxUnavailable"]) ?? "N/A",
+                    JsonUtil.TryGetLong(o["status"]?["disruptionsAllowed"]) ?? 0, Age(o, now)]),
+            ("networking.k8s.io", "networkpolicies") => new Printer(
+                [NameColumn, new("Pod-Selector", "string", "Pods selected by this NetworkPolicy (a label selector)."), AgeColumn],
+                (o, now) => [Name(o), o["spec"]?["podSelector"] is JsonObject selector && LabelSelector.FromObject(selector).ToString() is { Length: > 0 } text ? text : None, Age(o, now)]),
             ("", "secrets") => new Printer(
                 [NameColumn, new("Type", "string", "Used to facilitate programmatic handling of secret data."), new("Data", "string", "Data contains the secret data."), AgeColumn],
                 (o, now) => [Name(o), Str(o["type"]), (o["data"] as JsonObject)?.Count ?? 0, Age(o, now)]),
@@ -348,6 +359,54 @@ internal static class Tables
                 tls ? "80, 443" : "80", Age(i, now),
             ];
         });
+
+    /// <summary>
+    /// printHorizontalPodAutoscaler: Reference <c>Kind/name</c>; Targets per metric (Resource
+    /// utilization as <c>cpu: current%/target%</c>, <c>&lt;unknown&gt;</c> before the controller
+    /// reports); MinPods (<c>&lt;unset&gt;</c>), MaxPods and the current replicas.
+    /// </summary>
+    private static readonly Printer HorizontalPodAutoscalers = new(
+        [
+            NameColumn,
+            new("Reference", "string", "The reference to the autoscaled resource."),
+            new("Targets", "string", "The current and target metrics."),
+            new("MinPods", "string", "The minimum number of replicas."),
+            new("MaxPods", "string", "The maximum number of replicas."),
+            new("Replicas", "string", "The current number of replicas."),
+            AgeColumn,
+        ],
+        (h, now) =>
+        {
+            var spec = h["spec"] as JsonObject;
+            var current = (h["status"]?["currentMetrics"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+            var targets = new List<string>();
+            foreach (var metric in (spec?["metrics"] as JsonArray)?.OfType<JsonObject>() ?? [])
+            {
+                var resource = Str(metric["resource"]?["name"]);
+                var goal = JsonUtil.TryGetLong(metric["resource"]?["target"]?["averageUtilization"]);
+                if (Str(metric["type"]) != "Resource" || resource is null || goal is null)
+                {
+                    targets.Add("<unknown>");
+                    continue;
+                }
+
+                var observed = current.FirstOrDefault(c => Str(c["resource"]?["name"]) == resource) is { } c
+                    && JsonUtil.TryGetLong(c["resource"]?["current"]?["averageUtilization"]) is { } u ? $"{u}%" : "<unknown>";
+                targets.Add($"{resource}: {observed}/{goal}%");
+            }
+
+            var reference = spec?["scaleTargetRef"];
+            return
+            [
+                Name(h), $"{Str(reference?["kind"])}/{Str(reference?["name"])}", targets.Count == 0 ? None : string.Join(", ", targets),
+                JsonUtil.TryGetLong(spec?["minReplicas"])?.ToString(CultureInfo.InvariantCulture) ?? "<unset>",
+                (JsonUtil.TryGetLong(spec?["maxReplicas"]) ?? 0).ToString(CultureInfo.InvariantCulture),
+                (JsonUtil.TryGetLong(h["status"]?["currentReplicas"]) ?? 0).ToString(CultureInfo.InvariantCulture), Age(h, now),
+            ];
+        });
+
+    private static string? IntOrString(JsonNode? value) =>
+        value is null ? null : JsonUtil.TryGetLong(value)?.ToString(CultureInfo.InvariantCulture) ?? Str(value);
 
     private static readonly Printer Events = new(
         [

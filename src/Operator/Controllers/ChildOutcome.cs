@@ -14,6 +14,15 @@ public enum Child
 
     /// <summary>The Ingress <c>&lt;name&gt;</c>.</summary>
     Ingress,
+
+    /// <summary>The HorizontalPodAutoscaler <c>&lt;name&gt;</c> (<c>spec.autoscaling</c>).</summary>
+    HorizontalPodAutoscaler,
+
+    /// <summary>The PodDisruptionBudget <c>&lt;name&gt;</c> (<c>spec.disruptionBudget</c>).</summary>
+    PodDisruptionBudget,
+
+    /// <summary>The NetworkPolicy <c>&lt;name&gt;</c> (<c>spec.networkPolicy</c>).</summary>
+    NetworkPolicy,
 }
 
 /// <summary>What a reconcile did to one owned object; lower-case in logs (<c>deployment=updated</c>).</summary>
@@ -28,7 +37,7 @@ public enum ChildOutcome
     /// <summary>Changed back to or on to the desired state.</summary>
     Updated,
 
-    /// <summary>Deleted because it should not exist (Ingress disabled).</summary>
+    /// <summary>Deleted because it should not exist (Ingress, autoscaler or network policy disabled; disruption budget not wanted).</summary>
     Deleted,
 
     /// <summary>Not there and not wanted (Ingress disabled), or not ours to delete (another's Ingress).</summary>

@@ -20,8 +20,9 @@ namespace UserApiOperator.Controllers;
 
 /// <summary>
 /// Reconciles a UserApi (DESIGN.md sections 2 and 3): validates the spec, makes the password Secret
-/// once, server-side applies the Deployment, Service and Ingress where the live objects differ from
-/// the desired ones (deleting the Ingress when disabled), then writes the status when it changed and
+/// once, server-side applies the Deployment, Service, Ingress, HorizontalPodAutoscaler,
+/// PodDisruptionBudget and NetworkPolicy where the live objects differ from the desired ones
+/// (deleting each optional one when it should not exist), then writes the status when it changed and
 /// records an Event when something changed. Level-based and idempotent: a reconcile that finds
 /// everything in place sends no request at all, because it reads the owned objects from the
 /// informers' caches (as controller-runtime's client does) and every write's answer goes back into
@@ -29,7 +30,7 @@ namespace UserApiOperator.Controllers;
 /// <see cref="UserApiStatusBuilder"/>; this class only orchestrates.
 /// </summary>
 /// <param name="client">API access for writes (and the GET of a referenced Secret, which is not cached).</param>
-/// <param name="cache">The shared informer cache of UserApis, Secrets, Deployments, Services and Ingresses.</param>
+/// <param name="cache">The shared informer cache of UserApis and of every kind the UserApi owns.</param>
 /// <param name="events">Event recorder (de-duplicates repeats).</param>
 /// <param name="firstReports">Which new Deployments the status waits for.</param>
 /// <param name="timeProvider">Clock of condition transitions.</param>
@@ -46,6 +47,12 @@ namespace UserApiOperator.Controllers;
     Reason = "the ClusterIP Service <name>: watched as an owned object and read from the cache; written with server-side apply (PATCH, and create for the apply that creates it).")]
 [EntityRbac(typeof(V1Ingress), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create | RbacVerb.Delete,
     Reason = "the Ingress <name>: watched as an owned object and read from the cache; written with server-side apply (PATCH, and create for the apply that creates it); deleted when spec.ingress.enabled is false.")]
+[EntityRbac(typeof(V2HorizontalPodAutoscaler), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create | RbacVerb.Delete,
+    Reason = "the HorizontalPodAutoscaler <name> (autoscaling/v2) that scales the UserApi: watched as an owned object and read from the cache; written with server-side apply (PATCH, and create for the apply that creates it); deleted when spec.autoscaling.enabled is false.")]
+[EntityRbac(typeof(V1PodDisruptionBudget), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create | RbacVerb.Delete,
+    Reason = "the PodDisruptionBudget <name> (policy/v1): watched as an owned object and read from the cache; written with server-side apply (PATCH, and create for the apply that creates it); deleted when disabled, below two replicas, or when it would block every drain.")]
+[EntityRbac(typeof(V1NetworkPolicy), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create | RbacVerb.Delete,
+    Reason = "the NetworkPolicy <name> (networking.k8s.io/v1) that admits traffic to the Pods only on the http port: watched as an owned object and read from the cache; written with server-side apply (PATCH, and create for the apply that creates it); deleted when spec.networkPolicy.enabled is false.")]
 public sealed partial class UserApiController(
     IKubernetes client,
     InformerCache cache,
@@ -71,7 +78,10 @@ public sealed partial class UserApiController(
             .Owns<V1Secret>(UserApiLabels.ManagedSelector, Transforms.SecretKeysOnly)
             .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.Compact)
             .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.Compact)
-            .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.Compact);
+            .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.Compact)
+            .Owns<V2HorizontalPodAutoscaler>(UserApiLabels.ManagedSelector, Transforms.Compact)
+            .Owns<V1PodDisruptionBudget>(UserApiLabels.ManagedSelector, Transforms.Compact)
+            .Owns<V1NetworkPolicy>(UserApiLabels.ManagedSelector, Transforms.Compact);
     }
 
     /// <summary>Field manager of every write: <c>userapi-operator</c>.</summary>
@@ -148,8 +158,15 @@ public sealed partial class UserApiController(
             }
             else
             {
-                report[Child.Ingress] = await DeleteIngressAsync(entity, cancellationToken).ConfigureAwait(false);
+                report[Child.Ingress] = await DeleteAsync<V1Ingress>(entity, cancellationToken).ConfigureAwait(false);
             }
+
+            conflict = await ApplyOrDeleteAsync(entity, Child.HorizontalPodAutoscaler, desired.Autoscaler, report, cancellationToken).ConfigureAwait(false);
+            problem ??= conflict;
+            conflict = await ApplyOrDeleteAsync(entity, Child.PodDisruptionBudget, desired.DisruptionBudget, report, cancellationToken).ConfigureAwait(false);
+            problem ??= conflict;
+            conflict = await ApplyOrDeleteAsync(entity, Child.NetworkPolicy, desired.NetworkPolicy, report, cancellationToken).ConfigureAwait(false);
+            problem ??= conflict;
         }
 
         if (report[Child.Deployment] == ChildOutcome.Created)
@@ -327,25 +344,68 @@ public sealed partial class UserApiController(
             V1Deployment => await client.AppsV1.PatchNamespacedDeploymentAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
             V1Service => await client.CoreV1.PatchNamespacedServiceAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
             V1Ingress => await client.NetworkingV1.PatchNamespacedIngressAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            V2HorizontalPodAutoscaler => await client.AutoscalingV2.PatchNamespacedHorizontalPodAutoscalerAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            V1PodDisruptionBudget => await client.PolicyV1.PatchNamespacedPodDisruptionBudgetAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
+            V1NetworkPolicy => await client.NetworkingV1.PatchNamespacedNetworkPolicyAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
             _ => throw new NotSupportedException($"No apply of {typeof(T).Name}."),
         };
         informer.Remember((T)applied);
         return (live is null ? ChildOutcome.Created : ChildOutcome.Updated, (T)applied, null);
     }
 
-    private async Task<ChildOutcome> DeleteIngressAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies <paramref name="desired"/> when it should exist, else deletes the live object of that
+    /// kind; records the outcome in <paramref name="report"/> unless it is <see cref="ChildOutcome.Absent"/>
+    /// (an object that is off by default, such as the autoscaler, would otherwise be named in every
+    /// log line). Answers the ownership conflict, if any.
+    /// </summary>
+    private async Task<Problem?> ApplyOrDeleteAsync<T>(V1Alpha1UserApi entity, Child child, T? desired, ReconcileReport report, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ChildOutcome outcome;
+        Problem? conflict = null;
+        if (desired is not null)
+        {
+            (outcome, _, conflict) = await ApplyAsync(entity, desired, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            outcome = await DeleteAsync<T>(entity, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (outcome != ChildOutcome.Absent)
+        {
+            report[child] = outcome;
+        }
+
+        return conflict;
+    }
+
+    /// <summary>
+    /// Deletes the <typeparamref name="T"/> named after the UserApi when the cache holds one this
+    /// UserApi controls (background propagation; a 404 means it is already gone).
+    /// </summary>
+    private async Task<ChildOutcome> DeleteAsync<T>(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var name = UserApiNames.Workload(entity);
         var ns = entity.Metadata.NamespaceProperty;
-        var live = Cached<V1Ingress>(entity, name);
+        var live = Cached<T>(entity, name);
         if (live is null || !IsControlledBy(entity, live))
         {
-            return ChildOutcome.Absent; // An Ingress we do not control is not ours to delete.
+            return ChildOutcome.Absent; // An object we do not control is not ours to delete.
         }
 
         try
         {
-            await client.NetworkingV1.DeleteNamespacedIngressAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false);
+            _ = live switch
+            {
+                V1Ingress => await client.NetworkingV1.DeleteNamespacedIngressAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
+                V2HorizontalPodAutoscaler => await client.AutoscalingV2.DeleteNamespacedHorizontalPodAutoscalerAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
+                V1PodDisruptionBudget => await client.PolicyV1.DeleteNamespacedPodDisruptionBudgetAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
+                V1NetworkPolicy => await client.NetworkingV1.DeleteNamespacedNetworkPolicyAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
+                _ => throw new NotSupportedException($"No delete of {typeof(T).Name}."),
+            };
             return ChildOutcome.Deleted;
         }
         catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
@@ -354,7 +414,7 @@ public sealed partial class UserApiController(
         }
         finally
         {
-            cache.Get<V1Ingress>().Forget(ns, name);
+            cache.Get<T>().Forget(ns, name);
         }
     }
 

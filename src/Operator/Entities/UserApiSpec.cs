@@ -27,6 +27,15 @@ public sealed class UserApiSpec
 
     /// <summary>Placement of the Pods (node selection, tolerations, affinity, spread), their priority, pull secrets and extra labels and annotations.</summary>
     public PodPlacementSpec Pod { get; set; } = new();
+
+    /// <summary>A HorizontalPodAutoscaler that sets spec.replicas from the Pods' CPU and memory use; off by default.</summary>
+    public AutoscalingSpec Autoscaling { get; set; } = new();
+
+    /// <summary>A PodDisruptionBudget that keeps node drains from taking more than one Pod at a time (by default).</summary>
+    public DisruptionBudgetSpec DisruptionBudget { get; set; } = new();
+
+    /// <summary>A NetworkPolicy that admits traffic to the Pods only on the API's http port; on by default.</summary>
+    public NetworkPolicySpec NetworkPolicy { get; set; } = new();
 }
 
 /// <summary>The API container of each Pod.</summary>

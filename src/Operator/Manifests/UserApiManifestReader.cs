@@ -94,15 +94,26 @@ public static class UserApiManifestReader
 
         // As the API server does for fields that are not nullable: a null is an absent field, so it takes its default.
         PruneNulls(obj);
+        V1Alpha1UserApi userApi;
         try
         {
-            return Json.Deserialize<V1Alpha1UserApi>(obj);
+            userApi = Json.Deserialize<V1Alpha1UserApi>(obj);
         }
         catch (JsonException e)
         {
             var field = e.Path is { Length: > 2 } p ? p[2..] : "(document)";
             throw new ManifestException($"{where} ({name}): {field}: {e.Message.Split(" Path:")[0]}", e);
         }
+
+        // Once more with the defaults in place, as the API server validates after defaulting: a
+        // cross-field rule can involve a field the file leaves to its default (maxReplicas: 1 with
+        // the default minReplicas of 2).
+        if (UserApiValidator.Validate(userApi) is { Count: > 0 } defaulted)
+        {
+            throw new ManifestException($"{where} ({name}): {string.Join("; ", defaulted)}");
+        }
+
+        return userApi;
     }
 
     private static void PruneNulls(JsonNode? node)

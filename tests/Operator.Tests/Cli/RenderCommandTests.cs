@@ -29,14 +29,14 @@ public sealed class RenderCommandTests : IDisposable
     }
 
     [Fact]
-    public void Sample_renders_four_objects_in_apply_order_without_owner_references()
+    public void Sample_renders_its_objects_in_apply_order_without_owner_references()
     {
         var (code, output, error) = Render("-f", Repository.PathOf("config/samples/userapi.yaml"));
 
         Assert.Equal(0, code);
         Assert.Empty(error);
         var docs = YamlJson.ParseDocuments(output).Select(d => d!.AsObject()).ToList();
-        Assert.Equal(["Secret", "Deployment", "Service", "Ingress"], docs.Select(d => (string?)d["kind"]));
+        Assert.Equal(["Secret", "Deployment", "Service", "Ingress", "PodDisruptionBudget", "NetworkPolicy"], docs.Select(d => (string?)d["kind"]));
         Assert.All(docs, d => Assert.Null(d["metadata"]!["ownerReferences"]));
         Assert.All(docs, d => Assert.Equal("default", (string?)d["metadata"]!["namespace"]));
         var password = Encoding.UTF8.GetString(Convert.FromBase64String((string)docs[0]["data"]!["MYSQL_PASSWORD"]!));
@@ -45,10 +45,11 @@ public sealed class RenderCommandTests : IDisposable
 
     public static TheoryData<string, string[]> Samples() => new()
     {
-        { "config/samples/userapi.yaml", ["Secret", "Deployment", "Service", "Ingress"] },
-        { "config/samples/userapi-external-database.yaml", ["Deployment", "Service", "Ingress"] },
-        { "config/samples/userapi-existing-secret.yaml", ["Deployment", "Service"] },
-        { "config/samples/userapi-placement.yaml", ["Secret", "Deployment", "Service", "Ingress"] },
+        { "config/samples/userapi.yaml", ["Secret", "Deployment", "Service", "Ingress", "PodDisruptionBudget", "NetworkPolicy"] },
+        { "config/samples/userapi-autoscaling.yaml", ["Secret", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"] },
+        { "config/samples/userapi-external-database.yaml", ["Deployment", "Service", "Ingress", "PodDisruptionBudget", "NetworkPolicy"] },
+        { "config/samples/userapi-existing-secret.yaml", ["Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"] },
+        { "config/samples/userapi-placement.yaml", ["Secret", "Deployment", "Service", "Ingress", "PodDisruptionBudget", "NetworkPolicy"] },
     };
 
     [Theory]
@@ -59,6 +60,7 @@ public sealed class RenderCommandTests : IDisposable
 
         Assert.True(code == 0, error);
         Assert.Equal(kinds, YamlJson.ParseDocuments(output).Select(d => (string?)d!["kind"]));
+        Assert.Empty(UserApiOperator.Validation.UserApiValidator.Validate(UserApiOperator.Manifests.UserApiManifestReader.Read(File.ReadAllText(Repository.PathOf(sample)), sample).Single()));
     }
 
     [Fact]
@@ -98,6 +100,20 @@ public sealed class RenderCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_autoscaling_sample_renders_the_autoscaler_budget_and_network_policy()
+    {
+        var (code, output, error) = Render("-f", Repository.PathOf("config/samples/userapi-autoscaling.yaml"));
+
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        var docs = YamlJson.ParseDocuments(output).Select(d => d!.AsObject()).ToList();
+        Assert.Equal(["Secret", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"], docs.Select(d => (string?)d["kind"]));
+        Assert.Equal("3", docs[1]["spec"]!["replicas"]!.ToJsonString()); // The autoscaler's starting point: the default.
+        Assert.Equal("UserApi", (string?)docs[4]["spec"]!["scaleTargetRef"]!["kind"]);
+        Assert.Equal(("2", "6"), (docs[4]["spec"]!["minReplicas"]!.ToJsonString(), docs[4]["spec"]!["maxReplicas"]!.ToJsonString()));
+    }
+
+    [Fact]
     public void Each_render_generates_a_fresh_password()
     {
         string Password() => (string)YamlJson.ParseDocuments(Render("-f", Repository.PathOf("config/samples/userapi.yaml")).Out)[0]!["data"]!["MYSQL_PASSWORD"]!;
@@ -119,7 +135,7 @@ public sealed class RenderCommandTests : IDisposable
 
         Assert.Equal(0, code);
         var docs = YamlJson.ParseDocuments(output);
-        Assert.Equal(["Secret", "Deployment", "Service"], docs.Select(d => (string?)d!["kind"]));
+        Assert.Equal(["Secret", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"], docs.Select(d => (string?)d!["kind"]));
         Assert.All(docs, d => Assert.True(JsonNode.DeepEquals(
             JsonNode.Parse("""[{"apiVersion":"userapi.example.com/v1alpha1","kind":"UserApi","name":"beta","uid":"0a1b2c3d-0000-4000-8000-000000000001","controller":true,"blockOwnerDeletion":true}]"""),
             d!["metadata"]!["ownerReferences"])));
@@ -154,8 +170,8 @@ public sealed class RenderCommandTests : IDisposable
 
         var docs = YamlJson.ParseDocuments(Render("-f", file).Out);
 
-        Assert.Equal(7, docs.Count);
-        Assert.Equal(["one-mysql", "one", "one", "one", "two-mysql", "two", "two"], docs.Select(d => (string?)d!["metadata"]!["name"]));
+        Assert.Equal(11, docs.Count);
+        Assert.Equal(["one-mysql", "one", "one", "one", "one", "one", "two-mysql", "two", "two", "two", "two"], docs.Select(d => (string?)d!["metadata"]!["name"]));
     }
 
     public static TheoryData<string, string> BadInputs => new()

@@ -107,7 +107,10 @@ internal sealed class ControllerHarness : IAsyncDisposable
         var deadline = DateTime.UtcNow + Timeout;
         while (!(InSync<V1Alpha1UserApi>(UserApis, null) && InSync<V1Secret>(KnownResources.Secrets, UserApiLabels.ManagedSelector)
             && InSync<V1Deployment>(KnownResources.Deployments, UserApiLabels.ManagedSelector) && InSync<V1Service>(KnownResources.Services, UserApiLabels.ManagedSelector)
-            && InSync<V1Ingress>(KnownResources.Ingresses, UserApiLabels.ManagedSelector)))
+            && InSync<V1Ingress>(KnownResources.Ingresses, UserApiLabels.ManagedSelector)
+            && InSync<V2HorizontalPodAutoscaler>(KnownResources.HorizontalPodAutoscalers, UserApiLabels.ManagedSelector)
+            && InSync<V1PodDisruptionBudget>(KnownResources.PodDisruptionBudgets, UserApiLabels.ManagedSelector)
+            && InSync<V1NetworkPolicy>(KnownResources.NetworkPolicies, UserApiLabels.ManagedSelector)))
         {
             Assert.True(DateTime.UtcNow < deadline, "the informers did not catch up with the store");
             await Task.Delay(5);

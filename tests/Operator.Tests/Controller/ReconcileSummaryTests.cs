@@ -49,4 +49,14 @@ public sealed class ReconcileSummaryTests
         }, 1);
         Assert.Equal("secret=referenced deployment=created ready=0/1", line);
     }
+
+    [Fact]
+    public void The_autoscaler_budget_and_network_policy_are_named_by_their_kinds_after_the_Ingress()
+    {
+        var report = Report((Child.NetworkPolicy, ChildOutcome.Deleted), (Child.HorizontalPodAutoscaler, ChildOutcome.Created), (Child.PodDisruptionBudget, ChildOutcome.Updated), (Child.Ingress, ChildOutcome.Unchanged));
+
+        Assert.Equal("horizontalpodautoscaler=created poddisruptionbudget=updated networkpolicy=deleted ready=0/2", ReconcileSummary.ForLog(report, new UserApiStatus(), 2));
+        var userApi = new V1Alpha1UserApi { Metadata = new V1ObjectMeta { Name = "a" } };
+        Assert.Equal(("Created", "Created HorizontalPodAutoscaler a, updated PodDisruptionBudget a, deleted NetworkPolicy a"), ReconcileSummary.ForEvent(userApi, report));
+    }
 }

@@ -27,7 +27,7 @@ public sealed class UserApiControllerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_new_UserApi_is_read_once_then_gets_its_secret_created_and_three_objects_applied_then_one_event()
+    public async Task A_new_UserApi_is_read_once_then_gets_its_secret_created_and_five_objects_applied_then_one_event()
     {
         await _h.CreateAsync("alpha");
         _h.Api.ClearRequests();
@@ -37,14 +37,14 @@ public sealed class UserApiControllerTests : IAsyncLifetime
         // The status waits (bounded) for the Deployment controller's first report.
         Assert.Equal(FirstReportTracker.Wait, result.RequeueAfter);
         Assert.Null(_h.Status());
-        Assert.Equal(["get alpha", "create alpha-mysql", "patch alpha", "patch alpha", "patch alpha", "create events"],
+        Assert.Equal(["get alpha", "create alpha-mysql", "patch alpha", "patch alpha", "patch alpha", "patch alpha", "patch alpha", "create events"],
             _h.Requests.Select(r => r.Verb == "create" ? $"create {(r.Path.EndsWith("/events", StringComparison.Ordinal) ? "events" : (string?)JsonNode.Parse(r.Body!)!["metadata"]!["name"])}" : Summary(r)));
         Assert.Equal("userapi-operator", _h.Requests[2].QueryParameter("fieldManager"));
         Assert.Equal("true", _h.Requests[2].QueryParameter("force"));
         Assert.Equal("application/apply-patch+yaml", _h.Requests[2].ContentType?.Split(';')[0]);
         var secret = _h.Api.Store.Get(KnownResources.Secrets, ControllerHarness.Ns, "alpha-mysql")!;
         Assert.True(Encoding.UTF8.GetString(Convert.FromBase64String((string)secret["data"]!["MYSQL_PASSWORD"]!)).Length >= 24);
-        Assert.Equal([("Normal", "Created", "Created Secret alpha-mysql, created Deployment alpha, created Service alpha, created Ingress alpha")], _h.Events);
+        Assert.Equal([("Normal", "Created", "Created Secret alpha-mysql, created Deployment alpha, created Service alpha, created Ingress alpha, created PodDisruptionBudget alpha, created NetworkPolicy alpha")], _h.Events);
 
         // No report within the bound: the status is written anyway, and nothing else.
         await _h.SettledAsync();
@@ -160,7 +160,7 @@ public sealed class UserApiControllerTests : IAsyncLifetime
         Assert.Equal(UserApiController.MissingSecretRecheck, result.RequeueAfter);
         Assert.Equal(["get alpha", "get shared-db"], _h.Requests.Where(r => !r.IsWrite).Select(Summary)); // A referenced Secret is not ours, so not cached.
         Assert.DoesNotContain(_h.Writes, r => r.Path.Contains("/secrets", StringComparison.Ordinal));
-        Assert.Equal(3, _h.Writes.Count(r => r.Verb == "patch" && !r.Path.EndsWith("/status", StringComparison.Ordinal)));
+        Assert.Equal(5, _h.Writes.Count(r => r.Verb == "patch" && !r.Path.EndsWith("/status", StringComparison.Ordinal)));
         var status = _h.Status()!;
         Assert.Equal("shared-db", (string?)status["secretName"]);
         var degraded = ControllerHarness.Condition(status, Conditions.Degraded)!;

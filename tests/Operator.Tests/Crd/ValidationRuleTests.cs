@@ -31,6 +31,10 @@ public class ValidationRuleTests
         ["a Localhost seccomp profile needs localhostProfile"] =
             ("""{"database":{"securityContext":{"seccompProfile":{"type":"Localhost"}}}}""", "spec.database.securityContext.seccompProfile.localhostProfile",
              """{"database":{"securityContext":{"seccompProfile":{"type":"Localhost","localhostProfile":"p.json"}}}}"""),
+        ["minReplicas must be at most maxReplicas (the API server refuses such a HorizontalPodAutoscaler)"] =
+            ("""{"autoscaling":{"minReplicas":5,"maxReplicas":3}}""", "spec.autoscaling.minReplicas", """{"autoscaling":{"minReplicas":3,"maxReplicas":3}}"""),
+        ["set minAvailable or maxUnavailable, not both (the API server refuses such a PodDisruptionBudget)"] =
+            ("""{"disruptionBudget":{"minAvailable":1,"maxUnavailable":1}}""", "spec.disruptionBudget.minAvailable", """{"disruptionBudget":{"minAvailable":1}}"""),
     };
 
     private static List<ValidationRuleAttribute> DeclaredRules()

@@ -48,7 +48,7 @@ public class ExternalDatabaseTests
         var desired = DesiredObjects.For(userApi, "pw");
 
         Assert.Null(desired.Secret);
-        Assert.Equal(["Deployment", "Service", "Ingress"], desired.All().Select(o => o.Kind));
+        Assert.Equal(["Deployment", "Service", "Ingress", "PodDisruptionBudget", "NetworkPolicy"], desired.All().Select(o => o.Kind));
         Assert.Equal(("prod-mysql", "password"), UserApiNames.PasswordSource(userApi));
     }
 

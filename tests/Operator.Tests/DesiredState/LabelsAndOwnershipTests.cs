@@ -16,9 +16,9 @@ public class LabelsAndOwnershipTests
     [Fact]
     public void Every_object_carries_the_three_labels_the_namespace_and_a_controller_owner_reference()
     {
-        var objects = DesiredObjects.For(UserApis.FromSpec(), "pw").All().ToList();
+        var objects = DesiredObjects.For(UserApis.FromSpec("autoscaling: {enabled: true}"), "pw").All().ToList();
 
-        Assert.Equal(["Secret", "Deployment", "Service", "Ingress"], objects.Select(o => o.Kind));
+        Assert.Equal(["Secret", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"], objects.Select(o => o.Kind));
         foreach (var obj in objects)
         {
             Assert.Equal(ExpectedLabels, obj.Metadata.Labels);

@@ -23,7 +23,7 @@ public class SecretBuilderTests
         var desired = DesiredObjects.For(UserApis.FromSpec("database: {passwordSecretRef: {name: existing, key: pw}}"), "unused");
 
         Assert.Null(desired.Secret);
-        Assert.Equal(["Deployment", "Service", "Ingress"], desired.All().Select(o => o.Kind));
+        Assert.Equal(["Deployment", "Service", "Ingress", "PodDisruptionBudget", "NetworkPolicy"], desired.All().Select(o => o.Kind));
     }
 
     [Fact]

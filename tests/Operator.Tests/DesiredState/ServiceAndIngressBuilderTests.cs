@@ -73,6 +73,6 @@ public class ServiceAndIngressBuilderTests
         var desired = DesiredObjects.For(UserApis.FromSpec("ingress: {enabled: false}"), "pw");
 
         Assert.Null(desired.Ingress);
-        Assert.Equal(["Secret", "Deployment", "Service"], desired.All().Select(o => o.Kind));
+        Assert.Equal(["Secret", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"], desired.All().Select(o => o.Kind));
     }
 }

@@ -50,7 +50,7 @@ public sealed class LiveOperatorTests
         Assert.Equal(userApi["metadata"]!["generation"]!.ToJsonString(), status["observedGeneration"]!.ToJsonString());
         Assert.Equal("False", (string?)LiveOperator.Condition(userApi, "Degraded")!["status"]);
         await live.Api.WaitForAsync(() => live.Events().Any(e => (string?)e["reason"] == "Created" && (string?)e["involvedObject"]!["name"] == Sample), LiveOperator.Timeout);
-        Assert.Contains(live.Logs, l => l.Level == LogLevel.Information && l.Message.StartsWith("Reconciled default/userapi-sample: secret=created deployment=created service=created ingress=created ready=0/3", StringComparison.Ordinal));
+        Assert.Contains(live.Logs, l => l.Level == LogLevel.Information && l.Message.StartsWith("Reconciled default/userapi-sample: secret=created deployment=created service=created ingress=created poddisruptionbudget=created networkpolicy=created ready=0/3", StringComparison.Ordinal));
         Assert.Empty(live.Api.ServerErrors);
     }
 

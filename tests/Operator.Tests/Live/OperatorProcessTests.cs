@@ -56,7 +56,7 @@ public sealed class OperatorProcessTests
             var entries = Snapshot(lines).Select(l => JsonDocument.Parse(l).RootElement).ToList(); // Every line is one JSON object.
             var reconciled = entries.First(e => e.GetProperty("Message").GetString()!.StartsWith("Reconciled default/userapi-sample:", StringComparison.Ordinal));
             Assert.Equal("Information", reconciled.GetProperty("LogLevel").GetString());
-            Assert.Matches(@"secret=created deployment=created service=created ingress=created ready=0/3 \(\d+ ms\)$", reconciled.GetProperty("Message").GetString());
+            Assert.Matches(@"secret=created deployment=created service=created ingress=created poddisruptionbudget=created networkpolicy=created ready=0/3 \(\d+ ms\)$", reconciled.GetProperty("Message").GetString());
             Assert.Contains(entries, e => e.GetProperty("Message").GetString() == "Application is shutting down...");
         }
         finally

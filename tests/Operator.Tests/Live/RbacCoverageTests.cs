@@ -8,7 +8,8 @@ namespace UserApiOperator.Tests.Live;
 /// <summary>
 /// Every API call the operator makes is granted by the RBAC of <c>kubectl kustomize config/default</c>,
 /// and every grant is used: the operator runs every path that calls the API (create, drift, disabled
-/// Ingress, a removed password key, a referenced Secret, leader election) against the fake API server,
+/// Ingress, autoscaler, disruption budget and network policy, a removed password key, a referenced
+/// Secret, leader election) against the fake API server,
 /// and its request log is compared with the rendered ClusterRole and leader-election Role.
 /// </summary>
 public sealed partial class RbacCoverageTests
@@ -23,7 +24,9 @@ public sealed partial class RbacCoverageTests
         {
             LeaderElect = true,
             LeaderElectionNamespace = leaseNamespace,
-            LeaderElectionTimings = (TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1500), TimeSpan.FromMilliseconds(200)),
+            // Renewals every 200 ms, as in a long run; a lease long enough that a busy machine does not
+            // make the leader give up halfway through the run (it stops reconciling when it does).
+            LeaderElectionTimings = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(200)),
         });
 
         await live.ApplySampleAsync();
@@ -34,6 +37,22 @@ public sealed partial class RbacCoverageTests
         await live.WaitForAsync(KnownResources.Secrets, "userapi-sample-mysql", s => s["data"]?["MYSQL_PASSWORD"] is not null);
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: userapi-sample, namespace: default}\nspec: {ingress: {enabled: false}}\n");
         await live.Api.WaitForDeletionAsync(KnownResources.Ingresses, "default", "userapi-sample", LiveOperator.Timeout);
+        await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: userapi-sample, namespace: default}\nspec: {ingress: {enabled: false}, autoscaling: {enabled: true}}\n");
+        await live.WaitForAsync(KnownResources.HorizontalPodAutoscalers, "userapi-sample", _ => true);
+        await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: userapi-sample, namespace: default}\nspec: {ingress: {enabled: false}, replicas: 1, networkPolicy: {enabled: false}}\n");
+        foreach (var gone in new[] { KnownResources.HorizontalPodAutoscalers, KnownResources.PodDisruptionBudgets, KnownResources.NetworkPolicies })
+        {
+            try
+            {
+                await live.Api.WaitForDeletionAsync(gone, "default", "userapi-sample", LiveOperator.Timeout);
+            }
+            catch (TimeoutException e)
+            {
+                var log = live.Logs.Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Information).Select(l => l.Message);
+                throw new TimeoutException($"{e.Message}\n{string.Join("\n", log)}", e);
+            }
+        }
+
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: shared, namespace: default}\nspec: {database: {passwordSecretRef: {name: db-credentials}}}\n");
         await live.WaitForConditionAsync("shared", "Degraded", "True");
         await Task.Delay(500); // A lease renewal or two.

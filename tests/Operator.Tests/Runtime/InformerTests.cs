@@ -90,4 +90,20 @@ public sealed class InformerTests : IAsyncLifetime
         Assert.Null(informer.Get(ControllerHarness.Ns, "alpha"));
         Assert.Contains(_h.Api.Requests, r => r.IsWatch && r.Path.EndsWith("/ingresses", StringComparison.Ordinal) && r.StatusCode == 200);
     }
+
+    [Fact]
+    public async Task A_write_remembered_after_its_object_was_deleted_does_not_bring_it_back()
+    {
+        await _h.CreateAsync("alpha");
+        await _h.ReconcileAsync();
+        await _h.SettledAsync();
+        var informer = _h.Cache.Get<k8s.Models.V1Service>();
+        var written = informer.Get(ControllerHarness.Ns, "alpha")!; // What the operator's apply answered.
+
+        _h.Api.Store.Delete(KnownResources.Services, ControllerHarness.Ns, "alpha");
+        await _h.SettledAsync(); // The DELETED event has gone through the cache.
+        informer.Remember(written); // The reconcile that wrote it puts its answer into the cache late.
+
+        Assert.Null(informer.Get(ControllerHarness.Ns, "alpha"));
+    }
 }

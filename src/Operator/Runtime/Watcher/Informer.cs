@@ -98,7 +98,11 @@ public sealed partial class Informer<T> : IInformer
     /// Puts an object this process has just written (the API server's answer) into the cache without
     /// notifying handlers, unless the cache already holds a newer version. Its watch event, arriving
     /// later with the same resource version, is then a no-op; meanwhile a reconcile reads what it wrote,
-    /// not the state before (client-go's mutation cache does the same).
+    /// not the state before (client-go's mutation cache does the same). An object the cache does not
+    /// hold is put in only when it is newer than the last event the watch delivered: otherwise the
+    /// watch has already passed this write and the object was deleted after it, and remembering it
+    /// would bring back an object that no longer exists (one that the next reconcile would then
+    /// believe present and never make again).
     /// </summary>
     public void Remember(T written)
     {
@@ -107,7 +111,9 @@ public sealed partial class Informer<T> : IInformer
         var trimmed = _transform(written);
         lock (_writeLock)
         {
-            if (_cache.TryGetValue(key, out var cached) && !IsNewer(trimmed.Metadata.ResourceVersion, cached.Metadata.ResourceVersion))
+            if (_cache.TryGetValue(key, out var cached)
+                ? !IsNewer(trimmed.Metadata.ResourceVersion, cached.Metadata.ResourceVersion)
+                : !IsNewer(trimmed.Metadata.ResourceVersion, Volatile.Read(ref _resourceVersion)))
             {
                 return;
             }
@@ -264,7 +270,19 @@ public sealed partial class Informer<T> : IInformer
                     Upsert(ObjectKey.Of(obj), obj);
                     break;
                 case WatchEventType.Deleted when obj is not null:
-                    if (_cache.TryRemove(ObjectKey.Of(obj), out var last))
+                    T? last;
+                    lock (_writeLock)
+                    {
+                        // Under the lock of Remember, with the version moved on at once, so that a
+                        // write remembered a moment later cannot bring the object back.
+                        _cache.TryRemove(ObjectKey.Of(obj), out last);
+                        if (!string.IsNullOrEmpty(version))
+                        {
+                            Volatile.Write(ref _resourceVersion, version);
+                        }
+                    }
+
+                    if (last is not null)
                     {
                         Notify(new InformerEvent<T>(InformerEventType.Deleted, _transform(obj), last));
                     }

@@ -82,6 +82,22 @@ public class ValidationRuleTests
         Assert.Empty(UserApiValidator.ValidateSpec(JsonNode.Parse(good)));
     }
 
+    [Theory]
+    [MemberData(nameof(Messages))]
+    public async Task The_api_server_with_the_generated_crd_refuses_the_bad_example_and_stores_the_good_one(string message)
+    {
+        var (bad, field, good) = Examples[message];
+        await using var api = await KubeApiFake.FakeKubeApiServer.StartAsync();
+        await api.ApplyAsync(UserApiOperator.Cli.CrdCommand.Render());
+        static string UserApi(string name, string spec) => $"apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {{name: {name}, namespace: default}}\nspec: {spec}\n";
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => api.ApplyAsync(UserApi("bad", bad)));
+        Assert.Contains("422", refused.Message, StringComparison.Ordinal);
+        Assert.Contains($"{field}: ", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(message, refused.Message, StringComparison.Ordinal);
+        Assert.Single(await api.ApplyAsync(UserApi("good", good)));
+    }
+
     [Fact]
     public void A_rule_the_evaluator_cannot_run_is_reported_not_passed()
     {

@@ -11,6 +11,7 @@ using UserApiOperator.Entities;
 using UserApiOperator.Kubernetes.Serialization;
 using UserApiOperator.Runtime.Events;
 using UserApiOperator.Runtime.Builder;
+using UserApiOperator.Runtime.Client;
 using UserApiOperator.Runtime.Rbac;
 using UserApiOperator.Runtime.Reconciliation;
 using UserApiOperator.Runtime.Watcher;
@@ -337,20 +338,9 @@ public sealed partial class UserApiController(
             return (ChildOutcome.Unchanged, live, null);
         }
 
-        var patch = new V1Patch(desired, V1Patch.PatchType.ApplyPatch);
-        var (name, ns) = (desired.Metadata.Name, desired.Metadata.NamespaceProperty);
-        object applied = desired switch
-        {
-            V1Deployment => await client.AppsV1.PatchNamespacedDeploymentAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            V1Service => await client.CoreV1.PatchNamespacedServiceAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            V1Ingress => await client.NetworkingV1.PatchNamespacedIngressAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            V2HorizontalPodAutoscaler => await client.AutoscalingV2.PatchNamespacedHorizontalPodAutoscalerAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            V1PodDisruptionBudget => await client.PolicyV1.PatchNamespacedPodDisruptionBudgetAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            V1NetworkPolicy => await client.NetworkingV1.PatchNamespacedNetworkPolicyAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false),
-            _ => throw new NotSupportedException($"No apply of {typeof(T).Name}."),
-        };
-        informer.Remember((T)applied);
-        return (live is null ? ChildOutcome.Created : ChildOutcome.Updated, (T)applied, null);
+        var applied = await client.ServerSideApplyAsync(desired, FieldManager, cancellationToken).ConfigureAwait(false);
+        informer.Remember(applied);
+        return (live is null ? ChildOutcome.Created : ChildOutcome.Updated, applied, null);
     }
 
     /// <summary>
@@ -398,14 +388,7 @@ public sealed partial class UserApiController(
 
         try
         {
-            _ = live switch
-            {
-                V1Ingress => await client.NetworkingV1.DeleteNamespacedIngressAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
-                V2HorizontalPodAutoscaler => await client.AutoscalingV2.DeleteNamespacedHorizontalPodAutoscalerAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
-                V1PodDisruptionBudget => await client.PolicyV1.DeleteNamespacedPodDisruptionBudgetAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
-                V1NetworkPolicy => await client.NetworkingV1.DeleteNamespacedNetworkPolicyAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false),
-                _ => throw new NotSupportedException($"No delete of {typeof(T).Name}."),
-            };
+            await client.DeleteAsync<T>(ns, name, cancellationToken).ConfigureAwait(false);
             return ChildOutcome.Deleted;
         }
         catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)

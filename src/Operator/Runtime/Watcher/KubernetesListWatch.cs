@@ -1,8 +1,8 @@
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
+using UserApiOperator.Runtime.Client;
 
 namespace UserApiOperator.Runtime.Watcher;
 
@@ -33,12 +33,7 @@ public static class KubernetesListWatch
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(client);
-        var entity = typeof(T).GetCustomAttribute<KubernetesEntityAttribute>();
-        if (entity is null || string.IsNullOrEmpty(entity.PluralName) || string.IsNullOrEmpty(entity.ApiVersion))
-        {
-            throw new NotSupportedException($"{typeof(T).Name}: no [KubernetesEntity] naming its group, version and plural.");
-        }
-
+        var entity = KubernetesObjects.ResourceOf<T>();
         var report = undecodable ?? (_ => { });
         return new ListWatch<T>(
             async (selector, cont, limit, ct) =>

@@ -76,8 +76,10 @@ public sealed class StringSharing
             {
                 case null:
                     break;
-                case string s:
-                    member.Property.SetValue(obj, Share(s));
+                case string s when Share(s) is var shared && !ReferenceEquals(shared, s):
+                    member.Property.SetValue(obj, shared); // Only when it changes: a reflected set is the costly part.
+                    break;
+                case string:
                     break;
                 case IDictionary<string, string> map:
                     member.Property.SetValue(obj, map.ToDictionary(p => Share(p.Key), p => p.Value is null ? null! : Share(p.Value), StringComparer.Ordinal));

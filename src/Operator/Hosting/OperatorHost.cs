@@ -109,14 +109,15 @@ public static class OperatorHost
     }
 
     /// <summary>
-    /// Where the API server is and how to authenticate, through KubernetesClient's loaders: the file
+    /// Where the API server is and how to authenticate, through KubernetesClient's configuration (files
+    /// read by <see cref="KubeconfigFile"/>): the file
     /// named by <paramref name="kubeconfig"/>, else <c>$KUBECONFIG</c> (a list of files, merged as kubectl
     /// does: the first file to set a context, cluster or user wins), else <c>~/.kube/config</c>, else the
     /// in-cluster service account. Every kubeconfig form KubernetesClient supports works, exec
     /// credential plugins included; <paramref name="context"/> overrides <c>current-context</c>.
     /// </summary>
-    /// <exception cref="KubeConfigException">The kubeconfig is unusable (no such context, no server, bad credentials).</exception>
-    /// <exception cref="FileNotFoundException">A named kubeconfig file does not exist.</exception>
+    /// <exception cref="KubeConfigException">The kubeconfig is unusable (no such file, no such context, no server, bad credentials).</exception>
+    /// <exception cref="YamlDotNet.Core.YamlException">A kubeconfig file is not YAML or has a field of the wrong shape.</exception>
     public static KubernetesClientConfiguration LoadConfiguration(string? kubeconfig, string? context) =>
         LoadConfiguration(kubeconfig, context, Environment.GetEnvironmentVariable("KUBECONFIG"));
 
@@ -125,24 +126,24 @@ public static class OperatorHost
     {
         if (kubeconfig is not null)
         {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig, context);
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(KubeconfigFile.Load(kubeconfig), context);
         }
 
         var paths = (kubeconfigVariable ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (paths.Length == 1)
         {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(paths[0], context);
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(KubeconfigFile.Load(paths[0]), context);
         }
 
         if (paths.Length > 1)
         {
-            return KubernetesClientConfiguration.BuildConfigFromConfigObject(Merge(paths.Where(File.Exists).Select(p => KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(p)))), context);
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(Merge(paths.Where(File.Exists).Select(KubeconfigFile.Load)), context);
         }
 
         if (File.Exists(KubernetesClientConfiguration.KubeConfigDefaultLocation))
         {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(KubernetesClientConfiguration.KubeConfigDefaultLocation, context);
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(KubeconfigFile.Load(KubernetesClientConfiguration.KubeConfigDefaultLocation), context);
         }
 
         if (KubernetesClientConfiguration.IsInCluster())
@@ -160,6 +161,7 @@ public static class OperatorHost
         foreach (var config in configs)
         {
             merged.CurrentContext ??= string.IsNullOrEmpty(config.CurrentContext) ? null : config.CurrentContext;
+            merged.FileName ??= config.FileName;
             merged.Contexts = merged.Contexts.Concat((config.Contexts ?? []).Where(c => merged.Contexts.All(m => m.Name != c.Name))).ToList();
             merged.Clusters = merged.Clusters.Concat((config.Clusters ?? []).Where(c => merged.Clusters.All(m => m.Name != c.Name))).ToList();
             merged.Users = merged.Users.Concat((config.Users ?? []).Where(c => merged.Users.All(m => m.Name != c.Name))).ToList();

@@ -112,4 +112,79 @@ public sealed class KubeconfigTests : IDisposable
         Assert.Equal("https://two.example:6443", OperatorHost.LoadConfiguration(null, "two", list).Host.TrimEnd('/'));
         Assert.Equal("https://one.example:6443", OperatorHost.LoadConfiguration(null, null, first).Host.TrimEnd('/'));
     }
+
+    [Fact]
+    public void A_kubeconfig_file_is_read_as_KubernetesClient_reads_it()
+    {
+        // Every field family KubernetesClient's model holds: certificates by path and inline, tokens,
+        // basic auth, impersonation, an auth provider, an exec plugin with env and args, extensions,
+        // preferences, a YAML merge key and a field neither knows.
+        var path = Write("rich.yaml", """
+            apiVersion: v1
+            kind: Config
+            preferences: {colors: true}
+            current-context: exec
+            defaults: &cluster
+              server: https://one.example:6443
+              insecure-skip-tls-verify: false
+            clusters:
+            - name: one
+              cluster:
+                <<: *cluster
+                certificate-authority: certs/ca.crt
+                tls-server-name: api.one.example
+                extensions:
+                - name: client.authentication.k8s.io/exec
+                  extension: {audience: one}
+            - name: two
+              cluster: {server: "https://two.example:6443", certificate-authority-data: "Zm9v"}
+            contexts:
+            - name: exec
+              context: {cluster: one, user: plugin, namespace: apps}
+            - name: certs
+              context: {cluster: two, user: alice}
+            users:
+            - name: plugin
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1
+                  command: /usr/local/bin/credential-helper
+                  args: [token, --cluster, one]
+                  env: [{name: REGION, value: eu-west-1}]
+                  interactiveMode: Never
+                  provideClusterInfo: true
+            - name: alice
+              user:
+                client-certificate: certs/alice.crt
+                client-key: certs/alice.key
+                as: bob
+                as-groups: [admins]
+                as-user-extra: {reason: audit}
+            - name: oidc
+              user:
+                auth-provider: {name: oidc, config: {idp-issuer-url: "https://issuer.example"}}
+                username: u
+                password: p
+                token: t
+            unknown-top-level-field: 1
+            """);
+
+        var ours = KubeconfigFile.Load(path);
+        var theirs = k8s.KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(path));
+
+        Assert.Equal(path, ours.FileName);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(theirs), System.Text.Json.JsonSerializer.Serialize(ours));
+        Assert.Equal("https://one.example:6443", ours.Clusters.First().ClusterEndpoint.Server);
+        Assert.Equal(["token", "--cluster", "one"], ours.Users.First().UserCredentials.ExternalExecution.Arguments);
+    }
+
+    [Fact]
+    public void A_missing_or_empty_kubeconfig_file_is_a_KubeConfigException_naming_it()
+    {
+        var missing = Path.Combine(_dir, "missing.yaml");
+        var empty = Write("empty.yaml", "");
+
+        Assert.Contains(missing, Assert.Throws<k8s.Exceptions.KubeConfigException>(() => OperatorHost.LoadConfiguration(missing, null, null)).Message, StringComparison.Ordinal);
+        Assert.Contains(empty, Assert.Throws<k8s.Exceptions.KubeConfigException>(() => OperatorHost.LoadConfiguration(empty, null, null)).Message, StringComparison.Ordinal);
+    }
 }

@@ -45,6 +45,11 @@ var informers = api.Requests.Where(IsOperatorWatch).Select(r => r.Path).Distinct
 api.ClearRequests();
 
 Console.WriteLine($"Operator benchmark: {count} UserApis, operator {operatorDll}");
+var readiness = new ReadinessWatch(simulatorClient, Namespace, count);
+using var stopReadiness = new CancellationTokenSource();
+var readinessTask = Task.Run(() => readiness.RunAsync(stopReadiness.Token));
+// Open before the first creation (a watch begun later would still list what exists, as a real server's does).
+await api.WaitForAsync(() => api.Requests.Any(r => r.IsWatch && !IsOperatorWatch(r) && r.Path.Contains("/userapis", StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
 var clock = Stopwatch.StartNew();
 var names = Enumerable.Range(0, count).Select(i => $"ua-{i:D5}").ToList();
 await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (name, token) =>
@@ -54,16 +59,11 @@ var created = clock.Elapsed;
 var userApis = new GroupVersionResource("userapi.example.com", "v1alpha1", "userapis");
 int ReadyCount() => api.Store.List(userApis, Namespace).Count(u =>
     u["status"]?["conditions"]?.AsArray().Any(c => (string?)c!["type"] == "Ready" && (string?)c["status"] == "True") == true);
-// Each scan copies every stored UserApi out of the fake's store: at 10,000 a scan every 50 ms kept
-// this process busier than the operator it measures, so scans are spaced by the count (50 ms at
-// 1,000, 500 ms at 10,000; the time to all Ready is that much coarser).
-var scanInterval = TimeSpan.FromMilliseconds(Math.Max(50, count / 20));
-while (ReadyCount() < count && clock.Elapsed < TimeSpan.FromMinutes(15) && !process.HasExited)
-{
-    await Task.Delay(scanInterval);
-}
-
+// The clock stops at the watch event that makes the last UserApi Ready (see ReadinessWatch).
+await Task.WhenAny(readiness.AllReady, Task.Delay(TimeSpan.FromMinutes(15)), process.WaitForExitAsync());
 var allReady = clock.Elapsed;
+await stopReadiness.CancelAsync();
+await readinessTask;
 var ready = ReadyCount();
 await Task.Delay(TimeSpan.FromSeconds(2)); // Let the last status writes and events land before counting.
 var operatorRequests = api.Requests.Where(r => r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true).ToList();

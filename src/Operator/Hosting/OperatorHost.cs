@@ -3,6 +3,7 @@ using k8s;
 using k8s.Exceptions;
 using k8s.KubeConfigModels;
 using k8s.Models;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,7 +42,11 @@ public static class OperatorHost
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(configuration);
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        // The operator reads no settings files: without reload, the host starts no FileSystemWatcher
+        // (an inotify thread) over the content root for appsettings*.json that never exist.
+        var hostConfiguration = new ConfigurationManager();
+        hostConfiguration["hostBuilder:reloadConfigOnChange"] = "false";
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, Configuration = hostConfiguration });
         ConfigureLogging(builder.Logging, options);
         configureLogging?.Invoke(builder.Logging);
         var services = builder.Services;

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace UserApiOperator.Runtime.Manager;
 
@@ -27,9 +26,11 @@ public sealed class EndpointServer : IAsyncDisposable
     public static async Task<EndpointServer> StartAsync(IPEndPoint endpoint, Action<IEndpointRouteBuilder> map, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(map);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
+        // The empty builder: Kestrel and routing only. No configuration files (so no FileSystemWatcher
+        // over the working directory, which CreateSlimBuilder would start), no logging providers.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
+        builder.Services.AddRoutingCore();
         var app = builder.Build();
         map(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -35,6 +35,7 @@ using var process = Process.Start(new ProcessStartInfo("dotnet", operatorArgs)
 {
     RedirectStandardOutput = true,
     RedirectStandardError = true,
+    Environment = { ["MALLOC_ARENA_MAX"] = "1" }, // as the operator's image sets it (Dockerfile.operator)
 })!;
 await using var logFile = File.CreateText(operatorLog);
 var drain = Task.WhenAll(Copy(process.StandardOutput, logFile), Copy(process.StandardError, logFile));

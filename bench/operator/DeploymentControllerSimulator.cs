@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using KubeApiFake;
 using k8s;
-using k8s.Autorest;
 
 namespace UserApiOperator.Bench;
 
@@ -12,44 +11,20 @@ namespace UserApiOperator.Bench;
 /// </summary>
 internal sealed class DeploymentControllerSimulator(IKubernetes client, FakeKubeApiServer api)
 {
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        var resourceVersion = "";
-        while (!cancellationToken.IsCancellationRequested)
+    public Task RunAsync(CancellationToken cancellationToken) => WatchLoop.RunAsync(
+        (resourceVersion, onError, token) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(
+            resourceVersion: resourceVersion, timeoutSeconds: 300, onError: onError, cancellationToken: token),
+        (type, deployment) =>
         {
-            try
+            if (type is WatchEventType.Added or WatchEventType.Modified
+                && (deployment.Status?.ObservedGeneration != deployment.Metadata.Generation || deployment.Status?.ReadyReplicas != deployment.Spec?.Replicas))
             {
-                Exception? error = null;
-                await foreach (var (type, deployment) in client.AppsV1.WatchListDeploymentForAllNamespacesAsync(
-                    resourceVersion: resourceVersion, timeoutSeconds: 300, onError: e => error ??= e, cancellationToken: cancellationToken))
-                {
-                    resourceVersion = deployment.Metadata.ResourceVersion ?? resourceVersion;
-                    if (type is WatchEventType.Added or WatchEventType.Modified
-                        && (deployment.Status?.ObservedGeneration != deployment.Metadata.Generation || deployment.Status?.ReadyReplicas != deployment.Spec?.Replicas))
-                    {
-                        MarkAvailable(deployment.Metadata.NamespaceProperty, deployment.Metadata.Name);
-                    }
-                }
+                MarkAvailable(deployment.Metadata.NamespaceProperty, deployment.Metadata.Name);
+            }
 
-                if (error is KubernetesException { Status.Code: 410 })
-                {
-                    resourceVersion = ""; // Expired: start from now (the benchmark never expires history).
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.Gone)
-            {
-                resourceVersion = "";
-            }
-            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
-            {
-                // The server ended a watch before its first event; KubernetesClient throws for that.
-            }
-        }
-    }
+            return deployment.Metadata.ResourceVersion;
+        },
+        cancellationToken);
 
     private void MarkAvailable(string ns, string name) =>
         api.Store.UpdateStatus(KnownResources.Deployments, ns, name, d =>

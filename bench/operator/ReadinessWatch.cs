@@ -1,6 +1,5 @@
 using System.Text.Json;
 using k8s;
-using k8s.Autorest;
 
 namespace UserApiOperator.Bench;
 
@@ -27,43 +26,18 @@ internal sealed class ReadinessWatch(IKubernetes client, string @namespace, int 
         }
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        var resourceVersion = "";
-        while (!cancellationToken.IsCancellationRequested)
+    public Task RunAsync(CancellationToken cancellationToken) => WatchLoop.RunAsync(
+        (resourceVersion, onError, token) => client.CustomObjects.WatchListNamespacedCustomObjectAsync(
+            "userapi.example.com", "v1alpha1", @namespace, "userapis", resourceVersion: resourceVersion, timeoutSeconds: 300,
+            onError: onError, cancellationToken: token),
+        (type, item) =>
         {
-            try
-            {
-                Exception? error = null;
-                await foreach (var (type, item) in client.CustomObjects.WatchListNamespacedCustomObjectAsync(
-                    "userapi.example.com", "v1alpha1", @namespace, "userapis", resourceVersion: resourceVersion, timeoutSeconds: 300,
-                    onError: e => error ??= e, cancellationToken: cancellationToken))
-                {
-                    var userApi = (JsonElement)item;
-                    var metadata = userApi.GetProperty("metadata");
-                    resourceVersion = metadata.GetProperty("resourceVersion").GetString() ?? resourceVersion;
-                    Observe(metadata.GetProperty("name").GetString()!, type != WatchEventType.Deleted && IsReady(userApi));
-                }
-
-                if (error is KubernetesException { Status.Code: 410 })
-                {
-                    resourceVersion = ""; // Expired: list again from now (the benchmark never expires history).
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.Gone)
-            {
-                resourceVersion = "";
-            }
-            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
-            {
-                // The server ended a watch before its first event; KubernetesClient throws for that.
-            }
-        }
-    }
+            var userApi = (JsonElement)item;
+            var metadata = userApi.GetProperty("metadata");
+            Observe(metadata.GetProperty("name").GetString()!, type != WatchEventType.Deleted && IsReady(userApi));
+            return metadata.GetProperty("resourceVersion").GetString();
+        },
+        cancellationToken);
 
     private void Observe(string name, bool ready)
     {

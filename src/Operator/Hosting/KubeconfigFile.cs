@@ -8,8 +8,10 @@ namespace UserApiOperator.Hosting;
 
 /// <summary>
 /// Reads one kubeconfig file into KubernetesClient's own model (<see cref="K8SConfiguration"/>), as
-/// <c>KubernetesClientConfiguration.LoadKubeConfig(FileInfo)</c> does: the same YAML reader settings
-/// (camel case, the models' <c>YamlMember</c> aliases, merge keys, unknown fields ignored) and
+/// <c>KubernetesClientConfiguration.LoadKubeConfig(FileInfo)</c> does: the settings of
+/// <c>k8s.KubernetesYaml</c>'s lenient reader that these models use (camel case, their <c>YamlMember</c>
+/// aliases, unquoted scalars typed, merge keys, unknown fields ignored; its type converters and
+/// <c>JsonPropertyName</c> overrides serve API object models, which a kubeconfig does not hold), and
 /// <see cref="K8SConfiguration.FileName"/> set, so that KubernetesClient resolves relative certificate
 /// paths against the file's directory. What the file means (contexts, exec credential plugins,
 /// certificates, tokens) is still decided by <c>KubernetesClientConfiguration.BuildConfigFromConfigObject</c>.

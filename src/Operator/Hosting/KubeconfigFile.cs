@@ -32,8 +32,7 @@ internal static class KubeconfigFile
         .Build();
 
     /// <summary>The kubeconfig at <paramref name="path"/>, with <see cref="K8SConfiguration.FileName"/> set to its full path.</summary>
-    /// <exception cref="KubeConfigException">No file at <paramref name="path"/>, or it holds no kubeconfig.</exception>
-    /// <exception cref="YamlException">The file is not YAML, or a field has the wrong shape.</exception>
+    /// <exception cref="KubeConfigException">No file at <paramref name="path"/>, it is empty, or it is not YAML of a kubeconfig's shape (the message names the file, line and column).</exception>
     public static K8SConfiguration Load(string path)
     {
         var file = new FileInfo(path);
@@ -43,8 +42,21 @@ internal static class KubeconfigFile
         }
 
         using var reader = file.OpenText();
-        var config = Deserializer.Deserialize<K8SConfiguration?>(new MergingParser(new Parser(reader)))
-            ?? throw new KubeConfigException($"kubeconfig file {file.FullName} is empty");
+        K8SConfiguration? config;
+        try
+        {
+            config = Deserializer.Deserialize<K8SConfiguration?>(new MergingParser(new Parser(reader)));
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet's message gives the line and column but not the file: name it.
+            throw new KubeConfigException($"kubeconfig file {file.FullName} is not a valid kubeconfig: {e.Message}", e);
+        }
+
+        if (config is null)
+        {
+            throw new KubeConfigException($"kubeconfig file {file.FullName} is empty");
+        }
         config.FileName = file.FullName;
         return config;
     }

@@ -121,8 +121,7 @@ public static class OperatorHost
     /// in-cluster service account. Every kubeconfig form KubernetesClient supports works, exec
     /// credential plugins included; <paramref name="context"/> overrides <c>current-context</c>.
     /// </summary>
-    /// <exception cref="KubeConfigException">The kubeconfig is unusable (no such file, no such context, no server, bad credentials).</exception>
-    /// <exception cref="YamlDotNet.Core.YamlException">A kubeconfig file is not YAML or has a field of the wrong shape.</exception>
+    /// <exception cref="KubeConfigException">The kubeconfig is unusable (no such file, not YAML of a kubeconfig's shape, no such context, no server, bad credentials).</exception>
     public static KubernetesClientConfiguration LoadConfiguration(string? kubeconfig, string? context) =>
         LoadConfiguration(kubeconfig, context, Environment.GetEnvironmentVariable("KUBECONFIG"));
 
@@ -225,7 +224,7 @@ public static class OperatorHost
         {
             configuration = LoadConfiguration(options.Kubeconfig, options.Context);
         }
-        catch (Exception e) when (e is KubeConfigException or IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException or ArgumentException)
+        catch (Exception e) when (e is KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             await stderr.WriteLineAsync($"userapi-operator: cannot load the cluster configuration: {e.Message}").ConfigureAwait(false);
             return 1;

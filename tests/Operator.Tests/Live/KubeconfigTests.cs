@@ -179,12 +179,16 @@ public sealed class KubeconfigTests : IDisposable
     }
 
     [Fact]
-    public void A_missing_or_empty_kubeconfig_file_is_a_KubeConfigException_naming_it()
+    public void A_missing_empty_or_malformed_kubeconfig_file_is_a_KubeConfigException_naming_it()
     {
         var missing = Path.Combine(_dir, "missing.yaml");
         var empty = Write("empty.yaml", "");
+        var malformed = Write("malformed.yaml", "apiVersion: v1\nclusters: {name: not-a-list}\n");
 
         Assert.Contains(missing, Assert.Throws<k8s.Exceptions.KubeConfigException>(() => OperatorHost.LoadConfiguration(missing, null, null)).Message, StringComparison.Ordinal);
         Assert.Contains(empty, Assert.Throws<k8s.Exceptions.KubeConfigException>(() => OperatorHost.LoadConfiguration(empty, null, null)).Message, StringComparison.Ordinal);
+        var error = Assert.Throws<k8s.Exceptions.KubeConfigException>(() => OperatorHost.LoadConfiguration(malformed, null, null)).Message;
+        Assert.Contains(malformed, error, StringComparison.Ordinal);
+        Assert.Contains("Line: 2", error, StringComparison.Ordinal);
     }
 }

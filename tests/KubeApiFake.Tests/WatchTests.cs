@@ -117,7 +117,7 @@ public sealed class WatchTests : FakeServerTest
     {
         var (_, created) = await Http.PostJsonAsync(ConfigMaps, KubeHttp.ConfigMap("a"));
         await using var watch = await WatchStream.OpenAsync(Http,
-            $"{ConfigMaps}?watch=true&resourceVersion={created.Rv()}&allowWatchBookmarks=true&timeoutSeconds=1");
+            $"{ConfigMaps}?watch=true&resourceVersion={created.Rv()}&allowWatchBookmarks=true&timeoutSeconds=3");
 
         // A write elsewhere moves the global resourceVersion; the bookmark reports it.
         await Http.PostJsonAsync("/api/v1/namespaces/default/secrets", KubeHttp.Parse("""{"metadata":{"name":"s"}}"""));
@@ -132,6 +132,60 @@ public sealed class WatchTests : FakeServerTest
         {
             Assert.Equal("BOOKMARK", line["type"].Str());
         }
+        await Api.WaitForAsync(() => Api.ActiveWatchCount == 0, TimeSpan.FromSeconds(5));
+    }
+
+    [Theory]
+    // Every 200 ms, but the last one 2 s before the deadline: none after 1 s of a 3 s watch.
+    [InlineData(0, 3, 0.2)]
+    [InlineData(0.9, 3, 1.0)]
+    [InlineData(1.0, 3, 1.0)]
+    [InlineData(1.1, 3, null)]
+    // A watch of less than 2 s gets no bookmark at all (the deadline bookmark's time has passed).
+    [InlineData(0, 1.9, null)]
+    [InlineData(0, 1, null)]
+    public void Bookmarks_come_every_interval_and_last_2_s_before_the_deadline(double nowSeconds, double timeoutSeconds, double? expectedSeconds)
+    {
+        var opened = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var next = ApiRequestHandler.NextBookmarkTime(
+            opened.AddSeconds(nowSeconds), TimeSpan.FromMilliseconds(200), opened.AddSeconds(timeoutSeconds));
+        Assert.Equal(expectedSeconds is { } s ? opened.AddSeconds(s) : null, next);
+        // Without a deadline, simply every interval.
+        Assert.Equal(opened.AddSeconds(nowSeconds) + TimeSpan.FromMilliseconds(200),
+            ApiRequestHandler.NextBookmarkTime(opened.AddSeconds(nowSeconds), TimeSpan.FromMilliseconds(200), null));
+    }
+
+    [Fact]
+    public async Task A_watch_of_less_than_2_s_ends_without_a_bookmark()
+    {
+        var (_, created) = await Http.PostJsonAsync(ConfigMaps, KubeHttp.ConfigMap("a"));
+        await using var watch = await WatchStream.OpenAsync(Http,
+            $"{ConfigMaps}?watch=true&resourceVersion={created.Rv()}&allowWatchBookmarks=true&timeoutSeconds=1");
+
+        Assert.Null(await watch.NextOrEndAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task TimeOutWatches_sends_a_last_bookmark_to_watches_that_allow_them_then_ends_every_stream()
+    {
+        var (_, created) = await Http.PostJsonAsync(ConfigMaps, KubeHttp.ConfigMap("a"));
+        await using var withBookmarks = await WatchStream.OpenAsync(Http,
+            $"{ConfigMaps}?watch=true&resourceVersion={created.Rv()}&allowWatchBookmarks=true&timeoutSeconds=600");
+        await using var without = await WatchStream.OpenAsync(Http, $"{ConfigMaps}?watch=true&resourceVersion={created.Rv()}&timeoutSeconds=600");
+        await Api.WaitForAsync(() => Api.ActiveWatchCount == 2, TimeSpan.FromSeconds(5));
+        await Http.PostJsonAsync(ConfigMaps, KubeHttp.ConfigMap("b"));
+        await Http.PostJsonAsync("/api/v1/namespaces/default/secrets", KubeHttp.Parse("""{"metadata":{"name":"s"}}"""));
+
+        Api.TimeOutWatches();
+
+        // Events first, then the bookmark at the latest resourceVersion (the Secret's, which this watch does not see).
+        Assert.Equal("ADDED", (await withBookmarks.NextAsync())["type"].Str());
+        var bookmark = await withBookmarks.NextAsync();
+        Assert.Equal("BOOKMARK", bookmark["type"].Str());
+        Assert.Equal(Api.Store.ResourceVersion.ToString(CultureInfo.InvariantCulture), bookmark["object"]!.AsObject().Rv());
+        Assert.Null(await withBookmarks.NextOrEndAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("ADDED", (await without.NextAsync())["type"].Str());
+        Assert.Null(await without.NextOrEndAsync(TimeSpan.FromSeconds(5)));
         await Api.WaitForAsync(() => Api.ActiveWatchCount == 0, TimeSpan.FromSeconds(5));
     }
 

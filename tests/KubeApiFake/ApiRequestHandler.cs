@@ -352,6 +352,26 @@ internal sealed partial class ApiRequestHandler(
         return new DeleteOptions(propagation, dryRun, uid, rv);
     }
 
+    /// <summary>
+    /// When a watch that allows bookmarks gets its next BOOKMARK, or null for none: every
+    /// <paramref name="interval"/>, and, for a watch with a deadline, 2 s before it (never after), so
+    /// that a watch ended by its timeout tells the client the latest resourceVersion first.
+    /// kube-apiserver's watch cache: staging/src/k8s.io/apiserver/pkg/storage/cacher/cache_watcher.go,
+    /// <c>nextBookmarkTime</c> ("right before the watcher timeout - for now we simply set it 2s before
+    /// the deadline ... this covers 99% of cases"). As there, none comes once that moment has passed,
+    /// so a watch of less than 2 s gets no bookmark at all.
+    /// </summary>
+    internal static DateTime? NextBookmarkTime(DateTime now, TimeSpan interval, DateTime? deadline)
+    {
+        var next = now + interval;
+        if (deadline is { } end)
+        {
+            var beforeDeadline = end - TimeSpan.FromSeconds(2);
+            if (beforeDeadline < next) next = beforeDeadline;
+        }
+        return next < now ? null : next;
+    }
+
     private async Task ServeWatchAsync(HttpContext ctx, ApiRoute route, RecordedRequest recorded)
     {
         var query = ctx.Request.Query;
@@ -390,7 +410,12 @@ internal sealed partial class ApiRequestHandler(
         watcher.Context = ctx;
         log.Add(recorded with { StatusCode = 200 });
         using var timeoutCts = new CancellationTokenSource();
-        if (timeout is { } t) timeoutCts.CancelAfter(t);
+        DateTime? deadline = null;
+        if (timeout is { } t)
+        {
+            deadline = DateTime.UtcNow + t;
+            timeoutCts.CancelAfter(t);
+        }
         using var registration = faults.RegisterWatch(recorded);
         using var cutOffCts = new CancellationTokenSource();
         _ = registration.CutBy.Task.ContinueWith(
@@ -414,7 +439,7 @@ internal sealed partial class ApiRequestHandler(
         try
         {
             await StartStreamAsync(ctx).ConfigureAwait(false);
-            var nextBookmark = DateTime.UtcNow + interval;
+            var nextBookmark = NextBookmarkTime(DateTime.UtcNow, interval, deadline);
             Task<bool>? pending = null;
             while (!token.IsCancellationRequested)
             {
@@ -427,9 +452,9 @@ internal sealed partial class ApiRequestHandler(
                 if (wrote) await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
                 if (watcher.Reader.Completion.IsCompleted) break;
                 pending ??= watcher.Reader.WaitToReadAsync(token).AsTask();
-                if (bookmarks)
+                if (bookmarks && nextBookmark is { } due)
                 {
-                    var delay = nextBookmark - DateTime.UtcNow;
+                    var delay = due - DateTime.UtcNow;
                     if (delay <= TimeSpan.Zero)
                     {
                         if (store.BookmarkVersion(watcher) is { } rv)
@@ -437,7 +462,7 @@ internal sealed partial class ApiRequestHandler(
                             await body.WriteAsync(ResourceStore.BookmarkLine(rt, rv), ctx.RequestAborted).ConfigureAwait(false);
                             await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
                         }
-                        nextBookmark = DateTime.UtcNow + interval;
+                        nextBookmark = NextBookmarkTime(DateTime.UtcNow, interval, deadline);
                         continue;
                     }
                     var finished = await Task.WhenAny(pending, Task.Delay(delay, token)).ConfigureAwait(false);

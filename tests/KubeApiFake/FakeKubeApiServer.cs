@@ -221,8 +221,19 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
     /// <summary>Aborts every open watch connection (the client sees the stream break, not a clean end).</summary>
     public void DropWatches() => Store.DropWatches();
 
-    /// <summary>Ends every open watch cleanly, as the API server does when a watch's timeout runs out; clients resume from their last resourceVersion.</summary>
+    /// <summary>
+    /// Ends every open watch cleanly and without a last event, as kube-apiserver does for a watch
+    /// that did not allow bookmarks when its timeout runs out, or when it stops serving watches; a
+    /// watch that saw no event since it began ends empty. Clients resume from their last resourceVersion.
+    /// </summary>
     public void EndWatches() => Store.CompleteWatches();
+
+    /// <summary>
+    /// Ends every open watch as its <c>timeoutSeconds</c> running out would: one that allows bookmarks
+    /// first gets a BOOKMARK with the current resourceVersion (kube-apiserver's watch cache sends it 2 s
+    /// before the deadline, see <c>NextBookmarkTime</c>), then every stream ends cleanly.
+    /// </summary>
+    public void TimeOutWatches() => Store.TimeOutWatches();
 
     /// <summary>Forgets all past watch events: a watch from any older resourceVersion gets an in-stream 410 Expired ERROR.</summary>
     public void ExpireHistory() => Store.ExpireHistory();

@@ -246,6 +246,21 @@ public sealed partial class ResourceStore
         }
     }
 
+    /// <summary>Ends every watch as its timeout would: a last BOOKMARK (current resourceVersion) to each that allows them, then the end.</summary>
+    internal void TimeOutWatches()
+    {
+        lock (_lock)
+        {
+            foreach (var w in _hub.Snapshot())
+            {
+                // Under the lock every event up to _resourceVersion has been offered to w already, and
+                // the bookmark is queued behind them, so it never claims a version the watch has not seen.
+                if (w.AllowsBookmarks) w.EnqueueRaw(BookmarkLine(w.Type, _resourceVersion));
+                w.Complete();
+            }
+        }
+    }
+
     // ---- reads for the HTTP layer ----
 
     internal ResourceType? Resolve(string group, string version, string plural)
@@ -312,7 +327,7 @@ public sealed partial class ResourceStore
     {
         lock (_lock)
         {
-            var watcher = new Watcher(rt, ns, labels, fields);
+            var watcher = new Watcher(rt, ns, labels, fields) { AllowsBookmarks = bookmarks };
             if (string.IsNullOrEmpty(resourceVersion) || resourceVersion == "0" || sendInitialEvents)
             {
                 foreach (var so in Matching(rt, ns, labels, fields)) watcher.Enqueue("ADDED", so.Object, so.Json);

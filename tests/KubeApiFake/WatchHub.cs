@@ -55,6 +55,9 @@ internal sealed class Watcher(ResourceType type, string? ns, LabelSelector label
 
     public ResourceType Type { get; } = type;
 
+    /// <summary>Whether the client asked for BOOKMARK events (<c>allowWatchBookmarks=true</c>).</summary>
+    public bool AllowsBookmarks { get; init; }
+
     public HttpContext? Context { get; set; }
 
     public ChannelReader<byte[]> Reader => _lines.Reader;

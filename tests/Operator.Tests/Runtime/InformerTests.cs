@@ -46,6 +46,26 @@ public sealed class InformerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_watch_that_times_out_resumes_from_the_version_of_its_last_bookmark()
+    {
+        var informer = _h.Cache.Get<k8s.Models.V1Service>();
+        var (lists, watches) = (informer.ListCount, informer.WatchCount);
+        // A write the Service watch does not see moves the server's resourceVersion past the watch's.
+        await _h.CreateAsync("alpha");
+        await _h.ReconcileAsync();
+        await _h.SettledAsync();
+        var stored = _h.Api.Store.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        _h.Api.TimeOutWatches();
+        await EventuallyAsync(() => informer.WatchCount > watches);
+
+        Assert.Equal(lists, informer.ListCount);
+        Assert.Equal(0, informer.FailureCount);
+        var resumed = _h.Api.Requests.Last(r => r.IsWatch && r.Path.EndsWith("/services", StringComparison.Ordinal));
+        Assert.Equal(stored, resumed.QueryParameter("resourceVersion"));
+    }
+
+    [Fact]
     public async Task A_dropped_connection_is_retried_after_a_backoff_without_a_list()
     {
         var informer = _h.Cache.Get<k8s.Models.V1Deployment>();

@@ -84,22 +84,13 @@ var idleResyncs = idleSeconds / resyncSeconds;
 var getsPerUserApi = operatorRequests.Count(r => r.Verb == "get") / (double)count;
 var (peakRss, rss, cpu) = ProcessFigures(process.Id);
 
-// Watches die (API server timeouts, proxies): end every watch, wait for each of the operator's
-// informers (one per watched kind) to resume, and repeat; memory must stay flat.
-var reconnectClock = Stopwatch.StartNew();
-for (var round = 0; round < reconnectRounds; round++)
-{
-    var watches = api.Requests.Count(IsOperatorWatch);
-    api.EndWatches();
-    await api.WaitForAsync(() => api.Requests.Count(IsOperatorWatch) >= watches + informers, TimeSpan.FromSeconds(30));
-    if (round % 100 == 99)
-    {
-        api.ClearRequests();
-    }
-}
-
-var reconnectTime = reconnectClock.Elapsed;
-var (_, rssAfterReconnects, _) = ProcessFigures(process.Id);
+// Watches end and are resumed all the time; memory must stay flat across thousands of reconnects.
+// First as their timeoutSeconds ends them (kube-apiserver's usual case: a last BOOKMARK, then the end),
+// then without any last event (a watch that saw nothing since it began ends empty, which
+// KubernetesClient reports by throwing; see Informer.RunAsync). Each round ends every watch and waits
+// for each of the operator's informers (one per watched kind) to resume.
+var (timeoutTime, rssAfterTimeouts) = await ReconnectAsync(api.TimeOutWatches);
+var (emptyEndTime, rssAfterEmptyEnds) = await ReconnectAsync(api.EndWatches);
 
 using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
 {
@@ -120,11 +111,29 @@ Console.WriteLine($"""
         by verb and resource          {string.Join(", ", byKind)}
       during {idleSeconds} s idle           writes {idleWrites}, reads {idleReads}, across {idleResyncs} forced resyncs of all {count} (--resync-period {resyncSeconds}s)   (target 0 and 0)
       operator peak RSS               {peakRss / 1024.0 / 1024:0.0} MB   (target < 150 MB; now {rss / 1024.0 / 1024:0.0} MB)
-      watch reconnects                {reconnectRounds * informers} in {reconnectTime.TotalSeconds:0.0} s; RSS {rss / 1024.0 / 1024:0.0} MB before, {rssAfterReconnects / 1024.0 / 1024:0.0} MB after
+      watch reconnects, timeouts      {reconnectRounds * informers} in {timeoutTime.TotalSeconds:0.0} s; RSS {rss / 1024.0 / 1024:0.0} MB before, {rssAfterTimeouts / 1024.0 / 1024:0.0} MB after   (target flat)
+      watch reconnects, empty ends    {reconnectRounds * informers} in {emptyEndTime.TotalSeconds:0.0} s; RSS {rssAfterTimeouts / 1024.0 / 1024:0.0} MB before, {rssAfterEmptyEnds / 1024.0 / 1024:0.0} MB after
       operator CPU time               {cpu:0.0} s
       operator exit code              {process.ExitCode}; log: {operatorLog}
     """);
 return ready == count && process.ExitCode == 0 ? 0 : 1;
+
+async Task<(TimeSpan Elapsed, long Rss)> ReconnectAsync(Action endWatches)
+{
+    var reconnectClock = Stopwatch.StartNew();
+    for (var round = 0; round < reconnectRounds; round++)
+    {
+        var watches = api.Requests.Count(IsOperatorWatch);
+        endWatches();
+        await api.WaitForAsync(() => api.Requests.Count(IsOperatorWatch) >= watches + informers, TimeSpan.FromSeconds(30));
+        if (round % 100 == 99)
+        {
+            api.ClearRequests();
+        }
+    }
+
+    return (reconnectClock.Elapsed, ProcessFigures(process.Id).Rss);
+}
 
 int Option(string name, int fallback)
 {

@@ -4,7 +4,8 @@
 # in-process fake API server with N UserApis (default 1000) and prints time to all Ready, API
 # requests per UserApi, writes and reads while idle (default 60 s, with the operator's
 # --resync-period at 20 s so that idle spans forced resyncs), the operator's peak resident memory,
-# and its memory across ROUNDS x (one per watched kind) watch reconnects (default 1000 rounds).
+# and its memory across ROUNDS x (one per watched kind) watch reconnects (default 1000 rounds), twice:
+# watches ended as their timeout ends them (a last bookmark first), then ended without a last event.
 # --10k: 10,000 UserApis, no idle phase and no reconnects (time to all Ready, peak RSS, requests per UserApi).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

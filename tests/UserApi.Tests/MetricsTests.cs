@@ -37,8 +37,12 @@ public sealed class MetricsTests(MariaDbFixture fixture)
         Assert.True(Value(lines, "mysqlconnector_db_client_connections_usage{", "pool_name=\"userapi\"", "state=\"idle\"") >= 1);
         Assert.Contains(lines, line => line.StartsWith("mysqlconnector_db_client_connections_max{pool_name=\"userapi\"}", StringComparison.Ordinal));
 
-        // Requests are measured once (UseHttpMetrics), not a second time through ASP.NET Core's own meters.
+        // Requests are measured once (UseHttpMetrics' duration histogram, whose _count is the request
+        // count), not a second time through ASP.NET Core's own meters or prometheus-net's request
+        // counter, and with no in-progress gauge to update on every request.
         Assert.DoesNotContain(lines, line => line.Contains("http_server_request_duration", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.StartsWith("http_requests_received_total", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.StartsWith("http_requests_in_progress", StringComparison.Ordinal));
     }
 
     [Fact]

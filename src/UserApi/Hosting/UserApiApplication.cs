@@ -154,7 +154,14 @@ public static class UserApiApplication
         app.UseRouting();
         app.UseCaseSensitiveRouting();
         // After routing, so that requests are labelled by route template (/users/{user_id}), not path.
-        app.UseHttpMetrics();
+        // Only the duration histogram: its _count is the request count by route and status code, so
+        // prometheus-net's separate request counter would repeat it, and the in-progress gauge is one
+        // more series update per request that nothing here reads.
+        app.UseHttpMetrics(options =>
+        {
+            options.RequestCount.Enabled = false;
+            options.InProgress.Enabled = false;
+        });
 
         app.MapOpenApi("/openapi.json");
         app.MapUserApi();

@@ -55,8 +55,8 @@ internal sealed partial class ApiRequestHandler(
             recorded = recorded with { User = user };
             if (refused is not null)
             {
-                await WriteJsonAsync(ctx, refused.Code, refused.ToStatus(), null).ConfigureAwait(false);
                 log.Add(recorded with { StatusCode = refused.Code });
+                await WriteJsonAsync(ctx, refused.Code, refused.ToStatus(), null).ConfigureAwait(false);
                 return;
             }
         }
@@ -75,8 +75,8 @@ internal sealed partial class ApiRequestHandler(
                 ? "Internal error occurred: injected fault (fake API server)"
                 : $"injected fault (fake API server): {reason}";
             if (faultCode == 429) ctx.Response.Headers.RetryAfter = "1";
-            await WriteJsonAsync(ctx, faultCode, StatusResponses.Failure(faultCode, reason, message, null), null).ConfigureAwait(false);
             log.Add(recorded with { StatusCode = faultCode });
+            await WriteJsonAsync(ctx, faultCode, StatusResponses.Failure(faultCode, reason, message, null), null).ConfigureAwait(false);
             return;
         }
 
@@ -89,19 +89,23 @@ internal sealed partial class ApiRequestHandler(
             }
             if (route.Kind == RouteKind.Health)
             {
+                log.Add(recorded with { StatusCode = 200 });
                 ctx.Response.StatusCode = 200;
                 ctx.Response.ContentType = "text/plain; charset=utf-8";
                 await ctx.Response.WriteAsync("ok", ctx.RequestAborted).ConfigureAwait(false);
-                log.Add(recorded with { StatusCode = 200 });
                 return;
             }
             var (code, response, warnings) = Dispatch(ctx, route, method, body);
             response = AsTableIfAsked(ctx, route, method, code, response);
+            log.Add(recorded with { StatusCode = code });
             await WriteJsonAsync(ctx, code, response, warnings).ConfigureAwait(false);
+            return;
         }
         catch (KubeApiException e) when (!ctx.Response.HasStarted)
         {
+            log.Add(recorded with { StatusCode = e.Code });
             await WriteJsonAsync(ctx, e.Code, e.ToStatus(), null).ConfigureAwait(false);
+            return;
         }
         catch (OperationCanceledException)
         {
@@ -116,10 +120,9 @@ internal sealed partial class ApiRequestHandler(
                 ctx.Abort();
                 return;
             }
+            log.Add(recorded with { StatusCode = 500 });
             await WriteJsonAsync(ctx, 500, StatusResponses.InternalError(e.Message).ToStatus(), null).ConfigureAwait(false);
         }
-        // Watches that streamed were logged when they started; a watch that failed up front is logged here.
-        log.Add(recorded with { StatusCode = ctx.Response.StatusCode });
     }
 
     private static string VerbOf(string method, ApiRoute route, bool isWatch) => (method, route.Name) switch

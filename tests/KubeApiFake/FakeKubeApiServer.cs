@@ -62,7 +62,11 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
     }
 
-    /// <summary>Every answered request, oldest first (bounded by <see cref="FakeKubeApiServerOptions.RequestLogLimit"/>).</summary>
+    /// <summary>
+    /// Every answered request, oldest first (bounded by <see cref="FakeKubeApiServerOptions.RequestLogLimit"/>).
+    /// A request is logged before its answer is sent (a watch once it is open, before its first event),
+    /// so a client that has its answer finds its request here.
+    /// </summary>
     public IReadOnlyList<RecordedRequest> Requests => _log.Snapshot();
 
     /// <summary>The requests that change state: neither GET nor watch.</summary>

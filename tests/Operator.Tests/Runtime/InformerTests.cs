@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using KubeApiFake;
+using UserApiOperator.DesiredState;
+using UserApiOperator.Runtime.Watcher;
 using UserApiOperator.Tests.Controller;
 
 namespace UserApiOperator.Tests.Runtime;
@@ -25,62 +29,95 @@ public sealed class InformerTests : IAsyncLifetime
         }
     }
 
+    private static long Version(RecordedRequest watch) =>
+        long.Parse(watch.QueryParameter("resourceVersion")!, CultureInfo.InvariantCulture);
+
+    private List<RecordedRequest> ServiceWatches() =>
+        _h.Api.Requests.Where(r => r.IsWatch && r.Path.EndsWith("/services", StringComparison.Ordinal)).ToList();
+
+    /// <summary>Waits until the fake has opened a Service watch beyond the first <paramref name="before"/>, and returns it.</summary>
+    private async Task<RecordedRequest> NextServiceWatchAsync(int before)
+    {
+        await _h.Api.WaitForAsync(() => ServiceWatches().Count > before, ControllerHarness.Timeout);
+        return ServiceWatches()[before];
+    }
+
+    private void PutService(string name, bool labelled)
+    {
+        var metadata = new JsonObject { ["name"] = name, ["namespace"] = ControllerHarness.Ns };
+        if (labelled)
+        {
+            metadata["labels"] = new JsonObject { [UserApiLabels.ManagedByKey] = UserApiLabels.ManagedBy };
+        }
+
+        _h.Api.Store.Put(KnownResources.Services, new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Service",
+            ["metadata"] = metadata,
+            ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["port"] = 80 }) },
+        });
+    }
+
     [Fact]
     public async Task A_stream_the_server_ends_is_watched_again_from_the_last_version_without_a_list()
     {
         var informer = _h.Cache.Get<k8s.Models.V1Service>();
-        var (lists, watches) = (informer.ListCount, informer.WatchCount);
+        var (lists, watches) = (informer.ListCount, ServiceWatches().Count);
+        var seen = long.Parse(informer.ResourceVersion, CultureInfo.InvariantCulture);
 
         _h.Api.EndWatches();
-        await EventuallyAsync(() => informer.WatchCount > watches);
-        await _h.CreateAsync("alpha");
-        await _h.ReconcileAsync();
-        await _h.SettledAsync();
+        var resumed = await NextServiceWatchAsync(watches);
+        // Written by nobody but this test: only the resumed watch can bring it into the cache.
+        PutService("alpha", labelled: true);
+        await EventuallyAsync(() => informer.Get(ControllerHarness.Ns, "alpha") is not null);
 
         Assert.Equal(lists, informer.ListCount);
         Assert.Equal(0, informer.FailureCount); // An empty stream the server ended is not a failure.
-        var resumed = _h.Api.Requests.Last(r => r.IsWatch && r.Path.EndsWith("/services", StringComparison.Ordinal));
-        Assert.False(string.IsNullOrEmpty(resumed.QueryParameter("resourceVersion")));
+        Assert.True(Version(resumed) >= seen, $"resumed from {Version(resumed)}, before the {seen} already seen");
         Assert.Equal("true", resumed.QueryParameter("allowWatchBookmarks"));
-        Assert.NotNull(informer.Get(ControllerHarness.Ns, "alpha"));
     }
 
     [Fact]
     public async Task A_watch_that_times_out_resumes_from_the_version_of_its_last_bookmark()
     {
         var informer = _h.Cache.Get<k8s.Models.V1Service>();
-        var (lists, watches) = (informer.ListCount, informer.WatchCount);
-        // A write the Service watch does not see moves the server's resourceVersion past the watch's.
-        await _h.CreateAsync("alpha");
-        await _h.ReconcileAsync();
-        await _h.SettledAsync();
+        var (lists, watches) = (informer.ListCount, ServiceWatches().Count);
+        // A write the Service watch does not see (its label selector leaves it out) moves the
+        // server's resourceVersion past the watch's; only a bookmark can tell the watch about it.
+        PutService("unlabelled", labelled: false);
         var stored = _h.Api.Store.ResourceVersion;
+        Assert.True(long.Parse(informer.ResourceVersion, CultureInfo.InvariantCulture) < stored);
 
         _h.Api.TimeOutWatches();
-        await EventuallyAsync(() => informer.WatchCount > watches);
+        var resumed = await NextServiceWatchAsync(watches);
 
         Assert.Equal(lists, informer.ListCount);
         Assert.Equal(0, informer.FailureCount);
-        var resumed = _h.Api.Requests.Last(r => r.IsWatch && r.Path.EndsWith("/services", StringComparison.Ordinal));
-        // The bookmark's version, not the Service's own (older) one; at least the version before the
+        // The bookmark's version, not the list's (older) one; at least the version before the
         // timeout, so that an unrelated write in between cannot fail the test.
-        Assert.True(long.Parse(resumed.QueryParameter("resourceVersion")!, System.Globalization.CultureInfo.InvariantCulture) >= stored);
+        Assert.True(Version(resumed) >= stored, $"resumed from {Version(resumed)}, not from the bookmark at {stored} or later");
     }
 
     [Fact]
     public async Task A_dropped_connection_is_retried_after_a_backoff_without_a_list()
     {
-        var informer = _h.Cache.Get<k8s.Models.V1Deployment>();
-        var (lists, watches) = (informer.ListCount, informer.WatchCount);
+        var informer = _h.Cache.Get<k8s.Models.V1Service>();
+        var (lists, watches) = (informer.ListCount, ServiceWatches().Count);
 
+        var dropped = DateTimeOffset.UtcNow;
         _h.Api.DropWatches();
-        await EventuallyAsync(() => informer.WatchCount > watches);
-        Assert.Equal(1, informer.FailureCount);
-        await _h.CreateAsync("alpha");
-        await _h.ReconcileAsync();
-        await _h.SettledAsync();
+        var resumed = await NextServiceWatchAsync(watches);
+        PutService("alpha", labelled: true);
+        await EventuallyAsync(() => informer.Get(ControllerHarness.Ns, "alpha") is not null);
 
+        Assert.Equal(1, informer.FailureCount);
         Assert.Equal(lists, informer.ListCount);
+        // The first retry waits MinRetryDelay less at most 20 % jitter; a reconnect without backoff
+        // comes within a few milliseconds.
+        var waited = resumed.Timestamp - dropped;
+        var least = new InformerOptions().MinRetryDelay * 0.8;
+        Assert.True(waited >= least, $"reconnected {waited.TotalMilliseconds:0} ms after the drop, before the backoff of at least {least.TotalMilliseconds:0} ms");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using UserApiOperator.Runtime.Queue;
 
 namespace UserApiOperator.Tests.Runtime;
@@ -31,8 +32,10 @@ public sealed class WorkQueueTests : IDisposable
         _queue.Add("a"); // Changed while being reconciled.
 
         Assert.Equal(0, _queue.Depth);
+        // A key added after it is handed out first: "a" waits although it was added earlier.
+        _queue.Add("b");
+        Assert.Equal("b", await _queue.TakeAsync(Soon()));
         var second = _queue.TakeAsync(CancellationToken.None);
-        await Task.Delay(50);
         Assert.False(second.IsCompleted);
 
         _queue.Done(key);
@@ -79,11 +82,62 @@ public sealed class WorkQueueTests : IDisposable
     }
 
     [Fact]
-    public async Task AddAfter_delays_the_add()
+    public async Task AddAfter_delays_the_add_until_its_time()
     {
-        _queue.AddAfter("a", TimeSpan.FromMilliseconds(100));
+        var time = new FakeTimeProvider();
+        using var queue = new WorkQueue(ExponentialBackoff.Default(), time);
+        queue.AddAfter("a", TimeSpan.FromMilliseconds(100));
 
-        Assert.Equal(0, _queue.Depth);
-        Assert.Equal("a", await _queue.TakeAsync(Soon()));
+        time.Advance(TimeSpan.FromMilliseconds(99));
+        Assert.Equal(0, queue.Depth);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("a", await queue.TakeAsync(Soon()));
+    }
+
+    [Fact]
+    public async Task A_key_that_asks_to_be_requeued_on_every_trigger_keeps_one_delayed_add()
+    {
+        // A key whose every reconcile asks to be looked at again in 100 ms (a missing Secret, a
+        // persistent error), and which two more triggers (events, a resync) also reconcile: each
+        // reconcile asks again, and the earliest time stands, so it is still reconciled once per 100 ms.
+        var time = new FakeTimeProvider();
+        using var queue = new WorkQueue(ExponentialBackoff.Default(), time);
+        var requeue = TimeSpan.FromMilliseconds(100);
+        queue.AddAfter("a", requeue);
+        time.Advance(TimeSpan.FromMilliseconds(30));
+        queue.AddAfter("a", requeue);
+        time.Advance(TimeSpan.FromMilliseconds(30));
+        queue.AddAfter("a", requeue);
+
+        var reconciles = 0;
+        for (var step = 0; step < 100; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(10));
+            while (queue.Depth > 0)
+            {
+                var key = await queue.TakeAsync(Soon());
+                reconciles++;
+                queue.Done(key);
+                queue.AddAfter(key, requeue);
+            }
+        }
+
+        // 1,060 ms: the first at 100 ms, then one every 100 ms; not one chain per trigger.
+        Assert.InRange(reconciles, 9, 11);
+    }
+
+    [Fact]
+    public async Task An_earlier_delayed_add_replaces_a_later_one()
+    {
+        var time = new FakeTimeProvider();
+        using var queue = new WorkQueue(ExponentialBackoff.Default(), time);
+        queue.AddAfter("a", TimeSpan.FromSeconds(30));
+        queue.AddAfter("a", TimeSpan.FromMilliseconds(100));
+
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal("a", await queue.TakeAsync(Soon()));
+        queue.Done("a");
+        time.Advance(TimeSpan.FromSeconds(30)); // The later one was dropped: nothing comes then.
+        Assert.Equal(0, queue.Depth);
     }
 }

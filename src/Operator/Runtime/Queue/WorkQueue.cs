@@ -7,7 +7,11 @@ namespace UserApiOperator.Runtime.Queue;
 /// <item>a key being processed is never handed out again until <see cref="Done"/>: two reconciles
 /// of the same object never run at once; a key added meanwhile is queued again on <see cref="Done"/>;</item>
 /// <item><see cref="AddRateLimited"/> retries with per-key exponential backoff (<see cref="ExponentialBackoff"/>),
-/// <see cref="Forget"/> resets it, <see cref="AddAfter"/> delays an add (periodic requeue).</item>
+/// <see cref="Forget"/> resets it, <see cref="AddAfter"/> delays an add (periodic requeue);</item>
+/// <item>a key waits for at most one delayed add, the earliest asked for: client-go's delaying queue
+/// keeps one entry per item and moves it earlier when asked for an earlier time, never later
+/// (util/workqueue/delaying_queue.go, <c>insert</c>), so a key that asks to be requeued on every
+/// event or resync does not start a new chain of requeues each time.</item>
 /// </list>
 /// Keys are strings (<c>namespace/name</c>). Thread-safe; <see cref="Dispose"/> (idempotent) cancels pending delayed adds.
 /// </summary>
@@ -22,8 +26,8 @@ public sealed class WorkQueue(ExponentialBackoff backoff, TimeProvider timeProvi
     private readonly Queue<string> _queue = new();
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly HashSet<string> _processing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Delayed> _delayed = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _available = new(0);
-    private readonly CancellationTokenSource _disposed = new();
     private int _disposedFlag;
 
     /// <summary>Keys waiting to be processed (the <c>workqueue_depth</c> metric).</summary>
@@ -61,7 +65,22 @@ public sealed class WorkQueue(ExponentialBackoff backoff, TimeProvider timeProvi
         _available.Release();
     }
 
-    /// <summary>Queues <paramref name="key"/> after <paramref name="delay"/> (at once when zero or negative).</summary>
+    /// <summary>Keys waiting for a delayed add (<see cref="AddAfter"/>, <see cref="AddRateLimited"/>).</summary>
+    public int DelayedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _delayed.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="key"/> after <paramref name="delay"/> (at once when zero or negative).
+    /// When the key already waits for a delayed add, the earlier of the two times stands.
+    /// </summary>
     public void AddAfter(string key, TimeSpan delay)
     {
         if (delay <= TimeSpan.Zero)
@@ -70,7 +89,19 @@ public sealed class WorkQueue(ExponentialBackoff backoff, TimeProvider timeProvi
             return;
         }
 
-        _ = DelayThenAddAsync(key, delay);
+        var due = timeProvider.GetTimestamp() + (long)(delay.TotalSeconds * timeProvider.TimestampFrequency);
+        lock (_lock)
+        {
+            if (Volatile.Read(ref _disposedFlag) != 0 || (_delayed.TryGetValue(key, out var waiting) && waiting.Due <= due))
+            {
+                return;
+            }
+
+            waiting?.Timer.Dispose();
+            var entry = new Delayed(due);
+            _delayed[key] = entry;
+            entry.Timer = timeProvider.CreateTimer(_ => Fire(key, entry), null, delay, Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>Queues <paramref name="key"/> after its next backoff delay; returns that delay.</summary>
@@ -139,26 +170,48 @@ public sealed class WorkQueue(ExponentialBackoff backoff, TimeProvider timeProvi
             return;
         }
 
-        _disposed.Cancel();
-        _disposed.Dispose();
+        lock (_lock)
+        {
+            foreach (var entry in _delayed.Values)
+            {
+                entry.Timer.Dispose();
+            }
+
+            _delayed.Clear();
+        }
+
         _available.Dispose();
     }
 
-    private async Task DelayThenAddAsync(string key, TimeSpan delay)
+    private void Fire(string key, Delayed entry)
     {
+        lock (_lock)
+        {
+            if (!_delayed.TryGetValue(key, out var current) || !ReferenceEquals(current, entry))
+            {
+                return; // Replaced by an earlier one, or the queue was disposed.
+            }
+
+            _delayed.Remove(key);
+            entry.Timer.Dispose();
+        }
+
         try
         {
-            await Task.Delay(delay, timeProvider, _disposed.Token).ConfigureAwait(false);
             Add(key);
-        }
-        catch (OperationCanceledException)
-        {
-            // The queue is shutting down.
         }
         catch (ObjectDisposedException)
         {
             // The queue is shutting down.
         }
+    }
+
+    /// <summary>A pending delayed add: when it is due (a <see cref="TimeProvider"/> timestamp) and its timer.</summary>
+    private sealed class Delayed(long due)
+    {
+        public long Due { get; } = due;
+
+        public ITimer Timer { get; set; } = null!;
     }
 }
 

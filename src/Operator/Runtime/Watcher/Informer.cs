@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Net;
 using k8s;
 using k8s.Autorest;
@@ -39,7 +40,8 @@ public sealed partial class Informer<T> : IInformer
     private readonly Func<T, T> _transform;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, T> _cache = new(StringComparer.Ordinal);
-    private readonly List<Action<InformerEvent<T>>> _handlers = [];
+    private readonly ConcurrentDictionary<string, Written> _written = new(StringComparer.Ordinal);
+    private ImmutableArray<Action<InformerEvent<T>>> _handlers = [];
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _writeLock = new();
     private string _resourceVersion = "";
@@ -85,45 +87,125 @@ public sealed partial class Informer<T> : IInformer
     /// <summary>Number of failed lists and watches so far (each one retried after a backoff delay).</summary>
     public long FailureCount => Interlocked.Read(ref _failureCount);
 
-    /// <summary>Registers a handler for cache changes. Register before <see cref="RunAsync"/>.</summary>
-    public void AddHandler(Action<InformerEvent<T>> handler) => _handlers.Add(handler);
+    /// <summary>
+    /// Registers a handler for cache changes, at any time (client-go's <c>AddEventHandler</c> on a
+    /// shared informer): a handler added after the first list gets every cached object at once as an
+    /// <see cref="InformerEventType.Added"/> event, then the changes that follow; one added before gets
+    /// them from the first list. Handlers see only what the watch delivered, never an object this
+    /// process wrote and <see cref="Remember"/>ed, so each event's old object is the one they saw last.
+    /// </summary>
+    /// <returns>Disposing it removes the handler; it gets no events after that returns.</returns>
+    public IDisposable AddHandler(Action<InformerEvent<T>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        lock (_writeLock)
+        {
+            ImmutableInterlocked.Update(ref _handlers, static (list, h) => list.Add(h), handler);
+            foreach (var item in _cache.Values)
+            {
+                handler(new InformerEvent<T>(InformerEventType.Added, item, null));
+            }
+        }
 
-    /// <summary>The cached object <c>namespace/name</c>, or null.</summary>
-    public T? Get(string? @namespace, string name) => _cache.GetValueOrDefault(ObjectKey.Of(@namespace, name));
-
-    /// <summary>A snapshot of every cached object.</summary>
-    public IReadOnlyCollection<T> List() => _cache.Values.ToList();
+        return new Registration(() => ImmutableInterlocked.Update(ref _handlers, static (list, h) => list.Remove(h), handler));
+    }
 
     /// <summary>
-    /// Puts an object this process has just written (the API server's answer) into the cache without
-    /// notifying handlers, unless the cache already holds a newer version. Its watch event, arriving
-    /// later with the same resource version, is then a no-op; meanwhile a reconcile reads what it wrote,
-    /// not the state before (client-go's mutation cache does the same). An object the cache does not
-    /// hold is put in only when it is newer than the last event the watch delivered: otherwise the
-    /// watch has already passed this write and the object was deleted after it, and remembering it
-    /// would bring back an object that no longer exists (one that the next reconcile would then
-    /// believe present and never make again).
+    /// The object <c>namespace/name</c> as this process last knows it, or null: the watched object, or
+    /// the answer to this process's own later write of it (<see cref="Remember"/>); null once this
+    /// process deleted it (<see cref="Forget"/>) until the watch shows it made again.
+    /// </summary>
+    public T? Get(string? @namespace, string name)
+    {
+        var key = ObjectKey.Of(@namespace, name);
+        var watched = _cache.GetValueOrDefault(key);
+        return _written.TryGetValue(key, out var written) ? Overlay(watched, written) : watched;
+    }
+
+    /// <summary>A snapshot of every object, as <see cref="Get"/> sees each.</summary>
+    public IReadOnlyCollection<T> List()
+    {
+        if (_written.IsEmpty)
+        {
+            return _cache.Values.ToList();
+        }
+
+        var result = new List<T>(_cache.Count);
+        foreach (var (key, watched) in _cache)
+        {
+            if (_written.TryGetValue(key, out var written))
+            {
+                if (Overlay(watched, written) is { } seen)
+                {
+                    result.Add(seen);
+                }
+            }
+            else
+            {
+                result.Add(watched);
+            }
+        }
+
+        foreach (var (key, written) in _written)
+        {
+            if (written.Object is { } created && !_cache.ContainsKey(key))
+            {
+                result.Add(created);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Records an object this process has just written (the API server's answer), so that
+    /// <see cref="Get"/> and <see cref="List"/> show it until the watch delivers that version or a
+    /// newer one; a reconcile then reads what it wrote, not the state before (client-go's
+    /// <c>MutationCache</c> keeps such writes beside the informer's store in the same way). Handlers
+    /// are not notified, and the watched store is left alone: events compare each new version with the
+    /// one handlers saw last, so a spec change that lands while this process writes the status is
+    /// still seen as a change of generation. A write older than what is known is ignored: older than
+    /// the watched object, or, for an object not watched yet, older than the last event the watch
+    /// delivered (the object was deleted after that write, and remembering it would bring it back).
     /// </summary>
     public void Remember(T written)
     {
         ArgumentNullException.ThrowIfNull(written);
         var key = ObjectKey.Of(written);
         var trimmed = _transform(written);
+        var version = trimmed.Metadata.ResourceVersion;
         lock (_writeLock)
         {
-            if (_cache.TryGetValue(key, out var cached)
-                ? !IsNewer(trimmed.Metadata.ResourceVersion, cached.Metadata.ResourceVersion)
-                : !IsNewer(trimmed.Metadata.ResourceVersion, Volatile.Read(ref _resourceVersion)))
+            var known = _cache.TryGetValue(key, out var watched) ? watched.Metadata.ResourceVersion : Volatile.Read(ref _resourceVersion);
+            if (!IsNewer(version, known)
+                || (_written.TryGetValue(key, out var earlier) && !IsNewer(version, earlier.ResourceVersion)))
             {
                 return;
             }
 
-            _cache[key] = trimmed;
+            _written[key] = new Written(trimmed, version);
         }
     }
 
-    /// <summary>Removes an object this process has just deleted from the cache without notifying handlers.</summary>
-    public void Forget(string? @namespace, string name) => _cache.TryRemove(ObjectKey.Of(@namespace, name), out _);
+    /// <summary>
+    /// Records that this process has just deleted <c>namespace/name</c>: <see cref="Get"/> answers
+    /// null until the watch delivers the deletion, or a version newer than the one deleted (made again).
+    /// </summary>
+    public void Forget(string? @namespace, string name)
+    {
+        var key = ObjectKey.Of(@namespace, name);
+        lock (_writeLock)
+        {
+            if (_cache.TryGetValue(key, out var watched))
+            {
+                _written[key] = new Written(null, watched.Metadata.ResourceVersion);
+            }
+            else
+            {
+                _written.TryRemove(key, out _);
+            }
+        }
+    }
 
     /// <inheritdoc />
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => _synced.Task.WaitAsync(cancellationToken);
@@ -133,13 +215,13 @@ public sealed partial class Informer<T> : IInformer
     {
         var failures = 0;
         var needList = true;
-        long? watchStarted = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             // Only a watch that was established, and then stayed up a while, may reset the backoff: a
             // list that fails again and again must keep growing the delay (client-go's reflector
             // resets its backoff manager only after a watch ran; tools/cache/reflector.go).
-            watchStarted = null;
+            long? watchStarted = null;
+            var watch = new WatchProgress();
             try
             {
                 if (needList)
@@ -149,15 +231,22 @@ public sealed partial class Informer<T> : IInformer
                 }
 
                 watchStarted = _options.TimeProvider.GetTimestamp();
-                var error = await WatchOnceAsync(() => failures = 0, cancellationToken).ConfigureAwait(false);
+                var error = await WatchOnceAsync(watch, cancellationToken).ConfigureAwait(false);
+                if (watch.Events > 0)
+                {
+                    failures = 0;
+                }
+
                 switch (error)
                 {
                     case null:
+                        EndedWithoutEvents(watch, watchStarted.Value);
                         LogWatchEnded(_logger, Kind, ResourceVersion);
                         break;
                     case KubernetesException { Status.Code: (int)HttpStatusCode.Gone } gone:
                         LogExpired(_logger, Kind, ResourceVersion, gone.Status.Message ?? gone.Message);
                         needList = true;
+                        EndedWithoutEvents(watch, watchStarted.Value);
                         break;
                     default:
                         throw new WatchFailedException(error);
@@ -167,23 +256,23 @@ public sealed partial class Informer<T> : IInformer
             {
                 return;
             }
-            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
+            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException && watchStarted is { } started && !IsVeryShort(started))
             {
                 // KubernetesClient holds a watch's response until the first line arrives
                 // (LineSeparatedHttpContent.SerializeToStreamAsync peeks it); a stream the server ends
                 // before any event surfaces as this exception (PeekableStreamReader.PeekLineAsync:
-                // EndOfStreamException), not as an empty enumeration. It is a normal end: watch again
-                // from the same version, no backoff. It is also the costly end: System.Net.Http
-                // captures a stack trace with source lines for it (HttpContent.LoadIntoBufferAsync),
-                // and thousands of them step the process's memory up by 15 MB or so (bench/operator).
-                // kube-apiserver's watch cache rarely ends a watch empty, since a watch that allows
-                // bookmarks, as ours do, gets one 2 s before its timeout (cache_watcher.go,
-                // nextBookmarkTime).
+                // EndOfStreamException), not as an empty enumeration. After a watch that lasted a while
+                // it is a normal end: watch again from the same version, no backoff. It is also the
+                // costly end: System.Net.Http captures a stack trace with source lines for it
+                // (HttpContent.LoadIntoBufferAsync), and thousands of them step the process's memory up
+                // by 15 MB or so (bench/operator). kube-apiserver's watch cache rarely ends a watch
+                // empty, since a watch that allows bookmarks, as ours do, gets one 2 s before its
+                // timeout (cache_watcher.go, nextBookmarkTime).
                 LogWatchEnded(_logger, Kind, ResourceVersion);
             }
-            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone)
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && watchStarted is { } started && !IsVeryShort(started))
             {
-                // A watch or list (continue token) refused with 410 Expired: start over with a list.
+                // The watch request itself refused with 410 Expired: start over with a list.
                 LogExpired(_logger, Kind, ResourceVersion, e.Message);
                 needList = true;
             }
@@ -191,6 +280,11 @@ public sealed partial class Informer<T> : IInformer
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.Gone })
+                {
+                    needList = true; // A 410 at once after a list: list again, after the backoff.
+                }
+
                 // A watch that stayed up for a while before it broke starts the backoff afresh.
                 if (watchStarted is { } started && _options.TimeProvider.GetElapsedTime(started) >= _options.MaxRetryDelay)
                 {
@@ -214,15 +308,43 @@ public sealed partial class Informer<T> : IInformer
         }
     }
 
+    private bool IsVeryShort(long started) => _options.TimeProvider.GetElapsedTime(started) < InformerOptions.VeryShortWatch;
+
+    private void EndedWithoutEvents(WatchProgress watch, long started)
+    {
+        if (watch.Events == 0 && IsVeryShort(started))
+        {
+            throw new VeryShortWatchException(Kind);
+        }
+    }
+
+    /// <summary>
+    /// Lists every object in pages and brings the store in line with the list: new and changed
+    /// objects are reported as they arrive, objects the list no longer holds as deleted. A continue
+    /// token that expired (410) mid-list is answered as client-go's pager does with
+    /// <c>FullListIfExpired</c> (tools/pager/pager.go): one more list, whole, without pages.
+    /// </summary>
     private async Task RelistAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _listCount);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         string? continueToken = null;
+        int? pageSize = _options.PageSize;
         string resourceVersion;
         do
         {
-            var page = await _source.List(_options.LabelSelector, continueToken, _options.PageSize, cancellationToken).ConfigureAwait(false);
+            ListPage<T> page;
+            try
+            {
+                page = await _source.List(_options.LabelSelector, continueToken, pageSize, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && continueToken is not null)
+            {
+                LogExpired(_logger, Kind, ResourceVersion, $"continue token expired: {e.Message}; listing whole");
+                (continueToken, pageSize) = (null, null);
+                page = await _source.List(_options.LabelSelector, null, null, cancellationToken).ConfigureAwait(false);
+            }
+
             foreach (var item in page.Items)
             {
                 var key = ObjectKey.Of(item);
@@ -235,21 +357,40 @@ public sealed partial class Informer<T> : IInformer
         }
         while (!string.IsNullOrEmpty(continueToken));
 
-        foreach (var (key, stale) in _cache.ToList())
+        var deleted = new List<InformerEvent<T>>();
+        lock (_writeLock)
         {
-            if (!seen.Contains(key) && _cache.TryRemove(key, out _))
+            foreach (var (key, stale) in _cache)
             {
-                Notify(new InformerEvent<T>(InformerEventType.Deleted, stale, null));
+                if (!seen.Contains(key) && _cache.TryRemove(key, out _))
+                {
+                    deleted.Add(new InformerEvent<T>(InformerEventType.Deleted, stale, null));
+                }
             }
+
+            foreach (var (key, written) in _written)
+            {
+                // Gone from the list: deleted, unless written after the list's snapshot.
+                if (!seen.Contains(key) && !IsNewer(written.ResourceVersion, resourceVersion))
+                {
+                    _written.TryRemove(key, out _);
+                }
+            }
+
+            Volatile.Write(ref _resourceVersion, resourceVersion);
         }
 
-        Volatile.Write(ref _resourceVersion, resourceVersion);
+        foreach (var e in deleted)
+        {
+            Notify(e);
+        }
+
         _synced.TrySetResult();
         LogListed(_logger, Kind, _cache.Count, ResourceVersion);
     }
 
     /// <summary>One watch request, until the server ends the stream; returns the first error the watch reported, if any.</summary>
-    private async Task<Exception?> WatchOnceAsync(Action onEvent, CancellationToken cancellationToken)
+    private async Task<Exception?> WatchOnceAsync(WatchProgress progress, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _watchCount);
         var timeout = (int)_options.WatchTimeout.TotalSeconds;
@@ -267,7 +408,7 @@ public sealed partial class Informer<T> : IInformer
                 break; // After an ERROR event the stream carries nothing more of use.
             }
 
-            onEvent();
+            progress.Events++;
             var version = obj?.Metadata?.ResourceVersion;
             switch (type)
             {
@@ -280,7 +421,9 @@ public sealed partial class Informer<T> : IInformer
                     {
                         // Under the lock of Remember, with the version moved on at once, so that a
                         // write remembered a moment later cannot bring the object back.
-                        _cache.TryRemove(ObjectKey.Of(obj), out last);
+                        var key = ObjectKey.Of(obj);
+                        _cache.TryRemove(key, out last);
+                        _written.TryRemove(key, out _);
                         if (!string.IsNullOrEmpty(version))
                         {
                             Volatile.Write(ref _resourceVersion, version);
@@ -304,19 +447,29 @@ public sealed partial class Informer<T> : IInformer
         return error;
     }
 
+    /// <summary>
+    /// Stores a listed or watched object and reports the change to handlers, with the version they
+    /// saw before as the old object. An object this process wrote and remembered is dropped from the
+    /// overlay once the watch has delivered that version or a newer one.
+    /// </summary>
     private void Upsert(string key, T item)
     {
         T? old;
         lock (_writeLock)
         {
             old = _cache.GetValueOrDefault(key);
-            if (old is not null && old.Metadata.ResourceVersion == item.Metadata.ResourceVersion)
+            if (old is not null && !IsNewer(item.Metadata.ResourceVersion, old.Metadata.ResourceVersion))
             {
-                return; // Seen already (a relist, a replayed event, or our own write remembered).
+                return; // Seen already (a relist or a replayed event): the store never goes back.
             }
 
             item = _transform(item);
             _cache[key] = item;
+            if (_written.TryGetValue(key, out var written)
+                && (written.Object is null ? IsNewer(item.Metadata.ResourceVersion, written.ResourceVersion) : !IsNewer(written.ResourceVersion, item.Metadata.ResourceVersion)))
+            {
+                _written.TryRemove(key, out _);
+            }
         }
 
         Notify(new InformerEvent<T>(old is null ? InformerEventType.Added : InformerEventType.Modified, item, old));
@@ -324,11 +477,18 @@ public sealed partial class Informer<T> : IInformer
 
     private void Notify(InformerEvent<T> informerEvent)
     {
-        foreach (var handler in _handlers)
+        var handlers = _handlers; // One array reference, replaced whole by AddHandler and its disposal.
+        foreach (var handler in handlers)
         {
             handler(informerEvent);
         }
     }
+
+    /// <summary>What <see cref="Get"/> shows: a remembered write while newer than the watched object; a remembered deletion while the watched object is the version deleted.</summary>
+    private static T? Overlay(T? watched, Written written) =>
+        written.Object is { } object_
+            ? watched is null || IsNewer(written.ResourceVersion, watched.Metadata.ResourceVersion) ? object_ : watched
+            : watched is not null && IsNewer(watched.Metadata.ResourceVersion, written.ResourceVersion) ? watched : null;
 
     /// <summary>
     /// Whether <paramref name="candidate"/> is a later resource version than <paramref name="cached"/>.
@@ -358,4 +518,24 @@ public sealed partial class Informer<T> : IInformer
 
     /// <summary>A watch that reported an error through its callback rather than by throwing.</summary>
     private sealed class WatchFailedException(Exception inner) : Exception(inner.Message, inner);
+
+    /// <summary>A watch that ended within <see cref="InformerOptions.VeryShortWatch"/> without an event.</summary>
+    private sealed class VeryShortWatchException(string kind)
+        : Exception($"very short watch of {kind}: the server ended it within {InformerOptions.VeryShortWatch.TotalSeconds:0} s without an event");
+
+    /// <summary>Events one watch delivered.</summary>
+    private sealed class WatchProgress
+    {
+        public long Events { get; set; }
+    }
+
+    /// <summary>A write of this process (<see cref="Object"/>), or a deletion (null), at <see cref="ResourceVersion"/>.</summary>
+    private sealed record Written(T? Object, string? ResourceVersion);
+
+    private sealed class Registration(Action remove) : IDisposable
+    {
+        private Action? _remove = remove;
+
+        public void Dispose() => Interlocked.Exchange(ref _remove, null)?.Invoke();
+    }
 }

@@ -3,6 +3,15 @@ namespace UserApiOperator.Runtime.Watcher;
 /// <summary>What an <see cref="Informer{T}"/> watches and how it paces itself.</summary>
 public sealed record InformerOptions
 {
+    /// <summary>
+    /// Shortest watch that may end without an event and be resumed at once. client-go's reflector
+    /// treats a watch that lasted less than a second and delivered nothing as a failure ("very short
+    /// watch: Unexpected watch close - watch lasted less than a second and no items received";
+    /// tools/cache/reflector.go, <c>handleWatch</c>), so a server that ends every watch at once, or
+    /// answers every fresh list's version with 410, is retried with backoff rather than in a hot loop.
+    /// </summary>
+    public static readonly TimeSpan VeryShortWatch = TimeSpan.FromSeconds(1);
+
     /// <summary>Namespace to watch; null for all namespaces.</summary>
     public string? Namespace { get; init; }
 

@@ -16,7 +16,7 @@ public sealed record ListPage<T>(IList<T> Items, V1ListMeta? Metadata);
 /// </summary>
 /// <typeparam name="T">Kind of object.</typeparam>
 /// <param name="List">
-/// Lists one page: label selector (or null), continue token (null for the first page), page size,
+/// Lists one page: label selector (or null), continue token (null for the first page), page size (null: the whole list at once),
 /// cancellation. Throws <see cref="k8s.Autorest.HttpOperationException"/> on an API error (410 for an
 /// expired continue token).
 /// </param>
@@ -26,6 +26,6 @@ public sealed record ListPage<T>(IList<T> Items, V1ListMeta? Metadata);
 /// lines there instead of throwing), cancellation. The enumeration ends when the server ends the stream.
 /// </param>
 public sealed record ListWatch<T>(
-    Func<string?, string?, int, CancellationToken, Task<ListPage<T>>> List,
+    Func<string?, string?, int?, CancellationToken, Task<ListPage<T>>> List,
     Func<string?, string, int, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType Type, T Object)>> Watch)
     where T : class, IKubernetesObject<V1ObjectMeta>;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Reflection;
 using k8s;
@@ -28,6 +29,11 @@ public interface IController
 /// <summary>
 /// Runs one <see cref="IEntityController{TEntity}"/> the way controller-runtime runs a reconciler:
 /// <list type="bullet">
+/// <item>its event handlers are registered on the shared informers when its workers start, and removed
+/// when they stop (controller-runtime starts a controller's sources in <c>Controller.Start</c>, which a
+/// manager calls only on the leader): a standby replica keeps its caches warm but queues nothing;
+/// at start every cached entity is queued once, as client-go replays a started informer's objects
+/// to a new handler;</item>
 /// <item>entity events from the shared cache enqueue the entity's key when its <c>metadata.generation</c>
 /// changes (so the operator's own status writes do not trigger it); owned-object events enqueue the key
 /// of their controller owner (<see cref="Watch{TChild}"/>);</item>
@@ -47,7 +53,9 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
     private readonly WorkQueue _queue;
     private readonly ControllerOptions _options;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, TEntity> _tombstones = new(StringComparer.Ordinal);
+    /// <summary>The last state of each deleted entity whose <see cref="IEntityController{TEntity}.DeletedAsync"/> has not run yet, by key (several when a name was deleted, made and deleted again).</summary>
+    private readonly ConcurrentDictionary<string, ImmutableList<TEntity>> _tombstones = new(StringComparer.Ordinal);
+    private readonly List<Func<IDisposable>> _sources = [];
     private readonly string _kind;
     private readonly string _groupVersion;
 
@@ -72,7 +80,7 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
         _logger = logger;
         _kind = entity.Kind;
         _groupVersion = string.IsNullOrEmpty(entity.Group) ? entity.ApiVersion : $"{entity.Group}/{entity.ApiVersion}";
-        _entities.AddHandler(OnEntityEvent);
+        _sources.Add(() => _entities.AddHandler(OnEntityEvent));
     }
 
     /// <summary>Observes every finished reconcile: key, result (<c>success</c>, <c>error</c>, <c>requeue_after</c>) and duration.</summary>
@@ -87,18 +95,18 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
     /// <summary>Disposes the work queue (pending delayed adds are dropped).</summary>
     public void Dispose() => _queue.Dispose();
 
-    /// <summary>Reconciles the controller owner of <typeparamref name="TChild"/> objects when they change.</summary>
+    /// <summary>Reconciles the controller owner of <typeparamref name="TChild"/> objects when they change (while the workers run).</summary>
     public void Watch<TChild>(Informer<TChild> informer)
         where TChild : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(informer);
-        informer.AddHandler(e =>
+        _sources.Add(() => informer.AddHandler(e =>
         {
             if (OwnerKey(e.Object) is { } key)
             {
                 _queue.Add(key);
             }
-        });
+        }));
     }
 
     /// <inheritdoc />
@@ -113,11 +121,22 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
             return;
         }
 
-        LogStarted(_logger, _kind, _entities.Count, _options.MaxConcurrentReconciles);
-        var workers = Enumerable.Range(0, _options.MaxConcurrentReconciles)
-            .Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None))
-            .Append(ResyncAsync(cancellationToken));
-        await Task.WhenAll(workers).ConfigureAwait(false);
+        var registrations = _sources.Select(source => source()).ToList();
+        try
+        {
+            LogStarted(_logger, _kind, _entities.Count, _options.MaxConcurrentReconciles);
+            var workers = Enumerable.Range(0, _options.MaxConcurrentReconciles)
+                .Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None))
+                .Append(ResyncAsync(cancellationToken));
+            await Task.WhenAll(workers).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+        }
     }
 
     private void OnEntityEvent(InformerEvent<TEntity> e)
@@ -126,7 +145,8 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
         switch (e.Type)
         {
             case InformerEventType.Added:
-                _tombstones.TryRemove(key, out _);
+                // A tombstone left by an earlier object of the same name stays: its DeletedAsync still
+                // runs, before the new object's reconcile, so a delete and re-create is not lost.
                 _queue.Add(key);
                 break;
             case InformerEventType.Modified when e.OldObject is { } old && !SpecChanged(old, e.Object):
@@ -135,7 +155,7 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
                 _queue.Add(key);
                 break;
             case InformerEventType.Deleted:
-                _tombstones[key] = e.Object;
+                _tombstones.AddOrUpdate(key, static (_, o) => [o], static (_, list, o) => list.Add(o), e.Object);
                 _queue.Add(key);
                 break;
         }
@@ -185,13 +205,22 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
         try
         {
             var entity = _entities.Get(ns, name);
-            if (entity is null)
+            if (_tombstones.TryGetValue(key, out var deleted))
             {
-                if (_tombstones.TryRemove(key, out var last))
+                foreach (var last in deleted.Where(d => d.Metadata.Uid != entity?.Metadata.Uid))
                 {
                     await _controller.DeletedAsync(last, cancellationToken).ConfigureAwait(false);
+                    _tombstones.AddOrUpdate(key, static (_, _) => [], static (_, list, done) => list.Remove(done), last);
                 }
 
+                if (_tombstones.TryGetValue(key, out var rest) && rest.IsEmpty)
+                {
+                    _tombstones.TryRemove(new KeyValuePair<string, ImmutableList<TEntity>>(key, rest)); // Unless one more came meanwhile.
+                }
+            }
+
+            if (entity is null)
+            {
                 _queue.Forget(key);
                 Reconciled?.Invoke(key, "success", Stopwatch.GetElapsedTime(started));
                 return;

@@ -386,18 +386,18 @@ public sealed partial class UserApiController(
             return ChildOutcome.Absent; // An object we do not control is not ours to delete.
         }
 
+        // Only a DELETE the server took (or one that found nothing) makes the cache show the object
+        // gone; after a failure (5xx, 429, a timeout) it still exists, and the retry must delete it.
         try
         {
             await client.DeleteAsync<T>(ns, name, cancellationToken).ConfigureAwait(false);
+            cache.Get<T>().Forget(ns, name);
             return ChildOutcome.Deleted;
         }
         catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
         {
-            return ChildOutcome.Absent;
-        }
-        finally
-        {
             cache.Get<T>().Forget(ns, name);
+            return ChildOutcome.Absent;
         }
     }
 

@@ -219,6 +219,25 @@ public sealed class UserApiControllerTests : IAsyncLifetime
         Assert.NotNull(_h.Api.Store.Get(KnownResources.Ingresses, ControllerHarness.Ns, "alpha"));
     }
 
+    [Theory]
+    [InlineData("ingresses", "{ingress: {enabled: false}}")]
+    [InlineData("networkpolicies", "{networkPolicy: {enabled: false}}")]
+    [InlineData("poddisruptionbudgets", "{disruptionBudget: {enabled: false}}")]
+    public async Task A_child_whose_delete_failed_is_deleted_by_the_retry(string resource, string spec)
+    {
+        await _h.BringToReadyAsync();
+        await _h.Api.ApplyAsync($"apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {{name: alpha, namespace: default}}\nspec: {spec}\n");
+        await _h.SettledAsync();
+        _h.Api.FailNext(1, 503, r => r.Method == "DELETE" && r.Path.EndsWith($"/{resource}/alpha", StringComparison.Ordinal));
+
+        await Assert.ThrowsAsync<HttpOperationException>(() => _h.ReconcileAsync());
+        var gvr = new[] { KnownResources.Ingresses, KnownResources.NetworkPolicies, KnownResources.PodDisruptionBudgets }.Single(k => k.Resource == resource);
+        Assert.NotNull(_h.Api.Store.Get(gvr, ControllerHarness.Ns, "alpha")); // Still there after the 503.
+        await _h.ReconcileAsync(); // The retry, before any watch event could tell the cache anything new.
+
+        Assert.Null(_h.Api.Store.Get(gvr, ControllerHarness.Ns, "alpha"));
+    }
+
     [Fact]
     public async Task A_failure_is_reported_once_per_distinct_error_and_rethrown()
     {

@@ -145,6 +145,17 @@ internal sealed class OperatorProcess : IAsyncDisposable
 
     public void Kill() => _process.Kill(entireProcessTree: true); // SIGKILL
 
+    /// <summary>Sends SIGTERM (a clean stop, as the kubelet asks for one) and waits for the exit; returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        return await WaitForExitAsync(timeout);
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

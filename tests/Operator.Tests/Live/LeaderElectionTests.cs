@@ -7,33 +7,45 @@ using UserApiOperator.Hosting;
 using k8s;
 using UserApiOperator.Runtime.Events;
 using UserApiOperator.Runtime.Manager;
+using UserApiOperator.Runtime.Reconciliation;
 using UserApiOperator.Runtime.LeaderElection;
 
 namespace UserApiOperator.Tests.Live;
 
-/// <summary>Leader election on a Lease of the fake API server, with short timings (lease 2 s, renew deadline 1.5 s, retry 0.2 s).</summary>
+/// <summary>
+/// Leader election on a Lease of the fake API server, with short timings (retry 0.2 s) and a lease and
+/// renew deadline long enough (6 s, 3 s) that what happens at once and what waits them out stay
+/// seconds apart on a busy machine: each test tells the two apart, never a tight time window.
+/// </summary>
 public sealed class LeaderElectionTests
 {
-    private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(6);
+    internal static readonly TimeSpan RenewDeadline = TimeSpan.FromSeconds(3);
+    internal const string LeaseName = "test-leader";
 
-    private static LeaderElectionOptions Fast(string identity) => new()
+    internal static LeaderElectionOptions Fast(string identity) => new()
     {
-        LeaseName = "test-leader",
+        LeaseName = LeaseName,
         Namespace = "default",
         Identity = identity,
         LeaseDuration = LeaseDuration,
-        RenewDeadline = TimeSpan.FromMilliseconds(1500),
+        RenewDeadline = RenewDeadline,
         RetryPeriod = TimeSpan.FromMilliseconds(200),
     };
 
-    private static LeaseElector Elector(LiveOperator live, string identity)
+    internal static LeaseElector Elector(LiveOperator live, string identity, LeaderElectionOptions? options = null)
     {
         var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(live.KubeconfigPath));
-        return new LeaseElector(client, new EventRecorder(client, "userapi-operator", identity, TimeProvider.System, NullLogger<EventRecorder>.Instance), Fast(identity), NullLogger<LeaseElector>.Instance);
+        return new LeaseElector(client, new EventRecorder(client, "userapi-operator", identity, TimeProvider.System, NullLogger<EventRecorder>.Instance), options ?? Fast(identity), NullLogger<LeaseElector>.Instance);
     }
 
+    /// <summary>The Lease writes (create, update) whose body names <paramref name="holder"/>, as the fake logged them.</summary>
+    internal static List<RecordedRequest> LeaseWrites(LiveOperator live, string holder) =>
+        live.Api.Requests.Where(r => r.IsWrite && r.Path.Contains("/leases", StringComparison.Ordinal)
+            && r.Body?.Contains($"\"holderIdentity\":\"{holder}\"", StringComparison.Ordinal) == true).ToList();
+
     /// <summary>Runs a candidate whose leading work marks itself in <paramref name="leaders"/> until cancelled.</summary>
-    private static (Task<bool> Run, CancellationTokenSource Stop, TaskCompletionSource Leading, TaskCompletionSource Stopped) Candidate(LeaseElector elector, ConcurrentLeaders leaders)
+    internal static (Task<bool> Run, CancellationTokenSource Stop, TaskCompletionSource Leading, TaskCompletionSource Stopped) Candidate(LeaseElector elector, ConcurrentLeaders leaders)
     {
         var stop = new CancellationTokenSource();
         var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -67,7 +79,10 @@ public sealed class LeaderElectionTests
 
         var first = await Task.WhenAny(a.Leading.Task, b.Leading.Task).WaitAsync(LiveOperator.Timeout);
         var (leader, standby) = first == a.Leading.Task ? (a, b) : (b, a);
-        await Task.Delay(LeaseDuration * 2); // Several renewals; the standby keeps waiting.
+        var leaderName = first == a.Leading.Task ? "a" : "b";
+        // Three renewals by the leader: the standby tried several times meanwhile, and keeps waiting.
+        var renewals = LeaseWrites(live, leaderName).Count;
+        await live.Api.WaitForAsync(() => LeaseWrites(live, leaderName).Count >= renewals + 3, LiveOperator.Timeout);
         Assert.False(standby.Leading.Task.IsCompleted);
 
         var handover = Stopwatch.StartNew();
@@ -75,7 +90,9 @@ public sealed class LeaderElectionTests
         Assert.False(await leader.Run);
         await standby.Leading.Task.WaitAsync(LiveOperator.Timeout);
 
+        // At the standby's next retry, not after waiting out the lease.
         Assert.True(handover.Elapsed < LeaseDuration, $"released lease taken over in {handover.Elapsed}");
+        Assert.Contains(LeaseWrites(live, ""), r => r.StatusCode == 200); // The leader released it.
         Assert.Equal(1, leaders.Max);
         await standby.Stop.CancelAsync();
         await standby.Run;
@@ -99,7 +116,8 @@ public sealed class LeaderElectionTests
         var candidate = Candidate(Elector(live, "next"), leaders);
         await candidate.Leading.Task.WaitAsync(LiveOperator.Timeout);
 
-        Assert.InRange(clock.Elapsed, LeaseDuration * 0.9, LeaseDuration * 2);
+        // Not before the dead holder's lease (2 s) ran out by the candidate's clock.
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2) * 0.9, $"took over after {clock.Elapsed}");
         var lease = live.Get(KnownResources.Leases, "test-leader")!;
         Assert.Equal("next", (string?)lease["spec"]!["holderIdentity"]);
         Assert.Equal(1, (int)lease["spec"]!["leaseTransitions"]!);
@@ -119,7 +137,8 @@ public sealed class LeaderElectionTests
 
         Assert.True(await candidate.Run.WaitAsync(LiveOperator.Timeout));
         Assert.True(candidate.Stopped.Task.IsCompleted);
-        Assert.True(taken.Elapsed < TimeSpan.FromSeconds(1), $"stopped after {taken.Elapsed}");
+        // At its next renewal, not at the renew deadline.
+        Assert.True(taken.Elapsed < RenewDeadline, $"stopped after {taken.Elapsed}");
     }
 
     [Fact]
@@ -128,16 +147,17 @@ public sealed class LeaderElectionTests
         await using var live = await LiveOperator.StartAsync(startOperator: false);
         var candidate = Candidate(Elector(live, "a"), new ConcurrentLeaders());
         await candidate.Leading.Task.WaitAsync(LiveOperator.Timeout);
-        await Task.Delay(300);
+        var renewals = LeaseWrites(live, "a").Count;
+        await live.Api.WaitForAsync(() => LeaseWrites(live, "a").Count > renewals, LiveOperator.Timeout); // Renewing.
 
-        var outage = Stopwatch.StartNew();
         live.Api.FailNext(100_000, 503, r => r.Path.Contains("/leases/", StringComparison.Ordinal));
         await candidate.Stopped.Task.WaitAsync(LiveOperator.Timeout);
-        var stoppedAfter = outage.Elapsed;
+        var stopped = DateTimeOffset.UtcNow;
 
         Assert.True(await candidate.Run);
-        // Others may take over LeaseDuration after the last renewal, which was at most one retry period before the outage.
-        Assert.True(stoppedAfter < LeaseDuration - TimeSpan.FromMilliseconds(200), $"stopped {stoppedAfter} into the outage");
+        // Others may take over a lease duration after the last renewal they saw.
+        var lastRenewal = LeaseWrites(live, "a").Last(r => r.StatusCode == 200).Timestamp;
+        Assert.True(stopped - lastRenewal < LeaseDuration, $"stopped {stopped - lastRenewal} after the last renewal");
         live.Api.Faults.Clear();
     }
 
@@ -163,16 +183,19 @@ public sealed class LeaderElectionTests
         Assert.False(Started(standby.Logs));
         Assert.DoesNotContain(standby.Logs, l => l.Message.StartsWith("Reconciled", StringComparison.Ordinal));
         Assert.True(standby.Host.Services.GetRequiredService<ControllerManager>().HasSynced, "the standby keeps a warm cache");
+        // It queues nothing either: a standby's queue would otherwise gain every key for ever.
+        Assert.Equal(0, standby.Host.Services.GetRequiredService<IController>().QueueDepth);
 
         await leader.Host.StopAsync();
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: userapi-sample, namespace: default}\nspec: {replicas: 2}\n");
 
         await live.WaitForAsync(KnownResources.Deployments, "userapi-sample", d => (int)d["spec"]!["replicas"]! == 2);
         Assert.True(Started(standby.Logs));
-        Assert.Contains(live.Events(), e => (string?)e["reason"] == "LeaderElection");
+        var standbyIdentity = standby.Host.Services.GetRequiredService<LeaseElector>().Identity;
+        Assert.Contains(live.Events(), e => (string?)e["reason"] == "LeaderElection" && (string?)e["message"] == $"{standbyIdentity} became leader");
     }
 
-    private sealed class ConcurrentLeaders
+    internal sealed class ConcurrentLeaders
     {
         private int _current;
         private int _max;

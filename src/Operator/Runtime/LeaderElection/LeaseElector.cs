@@ -1,4 +1,5 @@
 using k8s;
+using k8s.Autorest;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
 using k8s.Models;
@@ -9,30 +10,51 @@ using UserApiOperator.Runtime.Rbac;
 namespace UserApiOperator.Runtime.LeaderElection;
 
 /// <summary>
-/// Leader election on a coordination.k8s.io/v1 Lease through KubernetesClient's
-/// <see cref="LeaderElector"/> and <see cref="LeaseLock"/> (client-go's algorithm: candidates try
-/// every retry period, the holder renews by a compare-and-swap update, others take over only after a
-/// whole lease duration without change, measured on their own clock). Fail-safe: when a renewal does
-/// not succeed within the renew deadline the elector stops leading (<c>OnStoppedLeading</c>) and the
-/// leading work is cancelled at once, before the lease could have expired for others.
+/// Leader election on a coordination.k8s.io/v1 Lease, with client-go's algorithm
+/// (<c>tools/leaderelection/leaderelection.go</c>): candidates try every retry period (with jitter),
+/// the holder renews by a compare-and-swap update of the Lease through KubernetesClient's
+/// <see cref="LeaseLock"/>, others take over only after a whole lease duration without change,
+/// measured on their own clock.
 /// <para>
-/// KubernetesClient's elector does not release the Lease when cancelled; client-go does with
-/// <c>ReleaseOnCancel</c> (<c>tools/leaderelection/leaderelection.go</c>, <c>release()</c>: an update with
-/// the holder cleared, <c>leaseDurationSeconds: 1</c> and renew/acquire time now). This class adds that
-/// step on a clean stop, so a standby takes over at its next retry instead of after the lease duration.
+/// The loop is this class's own, not KubernetesClient's <see cref="LeaderElector"/>, whose loop differs
+/// from client-go where an operator cannot afford it: its renewal gives up on the first exception
+/// (a connection reset during one renewal ends leadership), an exception while campaigning escapes
+/// to the caller (a standby dies on an API-server blip), its renewal task keeps running after a
+/// renew-deadline loss (it renewed the Lease after leadership had ended, locking the standby out), it
+/// does not release the Lease, and its clock cannot be replaced in tests. Here, as in client-go:
 /// </para>
+/// <list type="bullet">
+/// <item>every failed attempt, whatever failed, is retried every retry period: while campaigning, for
+/// ever; while leading, until the renew deadline;</item>
+/// <item>fail-safe: a leader stops leading once it has not renewed for the renew deadline, counted from
+/// its last successful renewal (client-go counts from the start of the renewal that fails, up to a retry
+/// period later), so it stops before its lease could expire for the others; the attempt in flight is
+/// cancelled, and no renewal runs after that;</item>
+/// <item>a leader that sees another holder in the Lease stops at once;</item>
+/// <item>on a clean stop, and after a loss while the Lease still names this replica, the Lease is
+/// released (client-go's <c>ReleaseOnCancel</c>, <c>release()</c>: the holder cleared,
+/// <c>leaseDurationSeconds: 1</c>), so a standby takes over at its next retry instead of after a lease
+/// duration.</item>
+/// </list>
 /// </summary>
 /// <param name="client">API access (Lease get, create, update; Event create).</param>
 /// <param name="events">Records "became leader" on the Lease.</param>
-/// <param name="options">Lease, identity and timings.</param>
-/// <param name="logger">Transitions at Information, failures at Warning.</param>
+/// <param name="options">Lease, identity, timings and clock.</param>
+/// <param name="logger">Transitions at Information, failures at Warning, the loss at Error.</param>
 [EntityRbac(typeof(V1Lease), RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Scope = RbacScope.LeaderElectionNamespace,
     Reason = "the Lease the replicas compete for: read, created by the first leader, renewed and released by update.")]
 [EntityRbac(typeof(Corev1Event), RbacVerb.Create, Scope = RbacScope.LeaderElectionNamespace,
     Reason = "the Event announcing a new leader, on the Lease.")]
 public sealed partial class LeaseElector(IKubernetes client, IEventRecorder events, LeaderElectionOptions options, ILogger<LeaseElector> logger)
 {
+    /// <summary>client-go's <c>JitterFactor</c>: a candidate waits a retry period plus up to 1.2 more between attempts.</summary>
+    private const double JitterFactor = 1.2;
+
+    private readonly TimeProvider _time = options.TimeProvider;
     private volatile bool _isLeader;
+    private LeaderElectionRecord? _observed;
+    private long _observedAt;
+    private string? _reportedLeader;
 
     /// <summary>True while this replica holds the Lease (the <c>leader_election_master_status</c> metric).</summary>
     public bool IsLeader => _isLeader;
@@ -41,104 +63,256 @@ public sealed partial class LeaseElector(IKubernetes client, IEventRecorder even
     public string Identity => options.Identity;
 
     /// <summary>Campaigns until leader, runs <paramref name="lead"/> while leading, and renews the Lease.</summary>
-    /// <param name="lead">The work only the leader may do; its token is cancelled when leadership ends.</param>
+    /// <param name="lead">The work only the leader may do; its token is cancelled when leadership ends, before this method returns.</param>
     /// <param name="cancellationToken">Stops the election (shutdown); a held Lease is then released.</param>
     /// <returns>True when leadership was lost (the caller should exit); false on a clean stop.</returns>
     public async Task<bool> RunAsync(Func<CancellationToken, Task> lead, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lead);
         var leaseLock = new LeaseLock(client, options.Namespace, options.LeaseName, options.Identity);
-        using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
-        {
-            LeaseDuration = options.LeaseDuration,
-            RenewDeadline = options.RenewDeadline,
-            RetryPeriod = options.RetryPeriod,
-        });
-        using var leading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task? work = null;
-        var led = false;
-        elector.OnStartedLeading += () =>
-        {
-            _isLeader = true;
-            led = true;
-            LogAcquired(logger, options.Identity, options.Namespace, options.LeaseName);
-            var lease = new V1Lease { ApiVersion = "coordination.k8s.io/v1", Kind = "Lease", Metadata = new V1ObjectMeta { Name = options.LeaseName, NamespaceProperty = options.Namespace } };
-            _ = events.RecordAsync(lease, EventTypes.Normal, "LeaderElection", $"{options.Identity} became leader", leading.Token);
-            work = Task.Run(() => lead(leading.Token), CancellationToken.None);
-        };
-        elector.OnStoppedLeading += () =>
-        {
-            // Runs before RunUntilLeadershipLostAsync returns: stop the leading work without delay.
-            _isLeader = false;
-            leading.Cancel();
-        };
-        elector.OnError += e => LogAttemptFailed(logger, options.Namespace, options.LeaseName, e.GetType().Name, e.Message);
-
-        // KubernetesClient's elector, like client-go's, keeps retrying a renewal until the renew deadline
-        // even when the Lease already names another holder; it reports that holder through OnNewLeader
-        // after the failed attempt. Seeing someone else hold the Lease while leading means it is lost:
-        // stop at once rather than at the deadline.
-        using var electing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var usurped = false;
-        elector.OnNewLeader += holder =>
-        {
-            if (led && holder != options.Identity)
-            {
-                usurped = true;
-                _isLeader = false;
-                leading.Cancel();
-                electing.Cancel();
-            }
-        };
-
         LogCampaigning(logger, options.Identity, options.Namespace, options.LeaseName);
-        bool lost;
-        try
+        if (!await AcquireAsync(leaseLock, cancellationToken).ConfigureAwait(false))
         {
-            await elector.RunUntilLeadershipLostAsync(electing.Token).ConfigureAwait(false);
-            lost = !cancellationToken.IsCancellationRequested;
-        }
-        catch (OperationCanceledException) when (electing.IsCancellationRequested)
-        {
-            lost = usurped;
+            return false; // Stopped while campaigning.
         }
 
+        _isLeader = true;
+        LogAcquired(logger, options.Identity, options.Namespace, options.LeaseName);
+        using var leading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var lease = new V1Lease { ApiVersion = "coordination.k8s.io/v1", Kind = "Lease", Metadata = new V1ObjectMeta { Name = options.LeaseName, NamespaceProperty = options.Namespace } };
+        _ = events.RecordAsync(lease, EventTypes.Normal, "LeaderElection", $"{options.Identity} became leader", leading.Token);
+        var work = Task.Run(() => lead(leading.Token), CancellationToken.None);
+
+        var lost = !await RenewUntilLostAsync(leaseLock, cancellationToken).ConfigureAwait(false);
         _isLeader = false;
         await leading.CancelAsync().ConfigureAwait(false);
-        if (work is not null)
+        try
         {
-            try
-            {
-                await work.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Leading work stops by cancellation.
-            }
+            await work.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Leading work stops by cancellation.
         }
 
         if (lost)
         {
             LogLost(logger, options.Identity, options.Namespace, options.LeaseName);
-            return true;
         }
 
-        if (led)
+        await ReleaseAsync(leaseLock).ConfigureAwait(false);
+        return lost;
+    }
+
+    /// <summary>client-go's <c>acquire</c>: one attempt every retry period (jittered) until one succeeds; false when cancelled first.</summary>
+    private async Task<bool> AcquireAsync(LeaseLock leaseLock, CancellationToken cancellationToken)
+    {
+        while (true)
         {
-            await ReleaseAsync(leaseLock).ConfigureAwait(false);
-        }
+            try
+            {
+                var acquired = await TryAcquireOrRenewAsync(leaseLock, cancellationToken).ConfigureAwait(false);
+                ReportTransition();
+                if (acquired)
+                {
+                    return true;
+                }
 
-        return false;
+                var jittered = options.RetryPeriod * (1 + (Random.Shared.NextDouble() * JitterFactor));
+                await Task.Delay(jittered, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
     }
 
     /// <summary>
-    /// client-go's <c>release()</c>: if this replica still holds the Lease, write it with the holder
-    /// cleared and a one-second duration. The holder is the empty string, not absent: KubernetesClient's
-    /// elector treats a record without holder as missing and would try to create the Lease anew.
+    /// client-go's <c>renew</c>: a renewal every retry period; one that fails is tried again every retry
+    /// period until the renew deadline after the last successful one. Returns false when leadership is
+    /// lost (the deadline passed, or another holder took the Lease), true when cancelled (a clean stop).
+    /// </summary>
+    private async Task<bool> RenewUntilLostAsync(LeaseLock leaseLock, CancellationToken cancellationToken)
+    {
+        var renewedAt = _time.GetTimestamp();
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(options.RetryPeriod, _time, cancellationToken).ConfigureAwait(false);
+                var remaining = options.RenewDeadline - _time.GetElapsedTime(renewedAt);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    LogRenewDeadline(logger, options.Namespace, options.LeaseName, options.RenewDeadline.TotalSeconds);
+                    return false;
+                }
+
+                // The attempt in flight when the deadline passes is cancelled: nothing renews after it.
+                using var deadline = new CancellationTokenSource(remaining, _time);
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+                bool renewed;
+                try
+                {
+                    renewed = await TryAcquireOrRenewAsync(leaseLock, attempt.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    renewed = false;
+                }
+
+                ReportTransition();
+                if (renewed)
+                {
+                    renewedAt = _time.GetTimestamp();
+                }
+                else if (_observed?.HolderIdentity is { Length: > 0 } holder && holder != options.Identity)
+                {
+                    LogUsurped(logger, options.Namespace, options.LeaseName, holder);
+                    return false;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// client-go's <c>tryAcquireOrRenew</c>: the leader first updates optimistically from the Lease it
+    /// last wrote; otherwise read the Lease (create it when absent), give up while another holder's lease
+    /// is valid by this replica's clock, and else write this replica as holder. Every failure (an API
+    /// error, a refused update, a dropped connection) is an unsuccessful attempt, logged; only
+    /// <paramref name="cancellationToken"/> throws.
+    /// </summary>
+    private async Task<bool> TryAcquireOrRenewAsync(LeaseLock leaseLock, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        var record = new LeaderElectionRecord
+        {
+            HolderIdentity = options.Identity,
+            LeaseDurationSeconds = (int)options.LeaseDuration.TotalSeconds,
+            AcquireTime = now,
+            RenewTime = now,
+        };
+        try
+        {
+            if (HoldsObservedLease() && _observed is { } mine)
+            {
+                record.AcquireTime = mine.AcquireTime;
+                record.LeaderTransitions = mine.LeaderTransitions;
+                if (await leaseLock.UpdateAsync(record, cancellationToken).ConfigureAwait(false))
+                {
+                    Observe(record);
+                    return true;
+                }
+            }
+
+            LeaderElectionRecord? current;
+            try
+            {
+                current = await leaseLock.GetAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                current = null;
+            }
+
+            if (current is null)
+            {
+                if (!await leaseLock.CreateAsync(record, cancellationToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                Observe(record);
+                return true;
+            }
+
+            if (!SameRecord(_observed, current))
+            {
+                Observe(current);
+            }
+
+            if (!string.IsNullOrEmpty(current.HolderIdentity) && current.HolderIdentity != options.Identity && LeaseValid())
+            {
+                return false; // Held by another replica, and not expired by our clock.
+            }
+
+            if (current.HolderIdentity == options.Identity)
+            {
+                record.AcquireTime = current.AcquireTime;
+                record.LeaderTransitions = current.LeaderTransitions;
+            }
+            else
+            {
+                record.LeaderTransitions = current.LeaderTransitions + 1;
+            }
+
+            if (!await leaseLock.UpdateAsync(record, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            Observe(record);
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // An attempt fails, whatever failed; the loop decides what a failure means.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogAttemptFailed(logger, options.Namespace, options.LeaseName, e.GetType().Name, e.Message);
+            return false;
+        }
+    }
+
+    private bool HoldsObservedLease() => _observed?.HolderIdentity == options.Identity && LeaseValid();
+
+    /// <summary>client-go's <c>isLeaseValid</c>: the observed record is younger than its lease duration, by this replica's clock.</summary>
+    private bool LeaseValid() =>
+        _observed is { } observed && _time.GetElapsedTime(_observedAt) < TimeSpan.FromSeconds(observed.LeaseDurationSeconds);
+
+    private void Observe(LeaderElectionRecord record)
+    {
+        _observed = record;
+        _observedAt = _time.GetTimestamp();
+    }
+
+    private static bool SameRecord(LeaderElectionRecord? a, LeaderElectionRecord b) =>
+        a is not null && a.HolderIdentity == b.HolderIdentity && a.AcquireTime == b.AcquireTime && a.RenewTime == b.RenewTime
+        && a.LeaseDurationSeconds == b.LeaseDurationSeconds && a.LeaderTransitions == b.LeaderTransitions;
+
+    /// <summary>client-go's <c>maybeReportTransition</c>: logs each holder change seen.</summary>
+    private void ReportTransition()
+    {
+        var holder = _observed?.HolderIdentity;
+        if (string.IsNullOrEmpty(holder) || holder == _reportedLeader)
+        {
+            return;
+        }
+
+        _reportedLeader = holder;
+        if (holder != options.Identity)
+        {
+            LogOtherLeader(logger, options.Namespace, options.LeaseName, holder);
+        }
+    }
+
+    /// <summary>
+    /// client-go's <c>release()</c>: if the Lease still names this replica, write it with the holder
+    /// cleared and a one-second duration, within one retry period. The holder is the empty string, not
+    /// absent: KubernetesClient's <see cref="LeaseLock"/> reads a Lease without holder as one to create
+    /// anew. The update is a compare-and-swap on the version last read, so it cannot undo another
+    /// replica's takeover.
     /// </summary>
     private async Task ReleaseAsync(LeaseLock leaseLock)
     {
-        using var timeout = new CancellationTokenSource(options.RetryPeriod);
+        using var timeout = new CancellationTokenSource(options.RetryPeriod, _time);
         try
         {
             var record = await leaseLock.GetAsync(timeout.Token).ConfigureAwait(false);
@@ -147,7 +321,7 @@ public sealed partial class LeaseElector(IKubernetes client, IEventRecorder even
                 return;
             }
 
-            var now = DateTime.UtcNow;
+            var now = _time.GetUtcNow().UtcDateTime;
             var released = await leaseLock.UpdateAsync(
                 new LeaderElectionRecord { HolderIdentity = "", LeaseDurationSeconds = 1, AcquireTime = now, RenewTime = now, LeaderTransitions = record.LeaderTransitions },
                 timeout.Token).ConfigureAwait(false);
@@ -178,4 +352,13 @@ public sealed partial class LeaseElector(IKubernetes client, IEventRecorder even
 
     [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "Leader election on {Namespace}/{Lease}: {ErrorType}: {ErrorMessage}")]
     private static partial void LogAttemptFailed(ILogger logger, string @namespace, string lease, string errorType, string errorMessage);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Lease {Namespace}/{Lease} is held by {Holder}")]
+    private static partial void LogOtherLeader(ILogger logger, string @namespace, string lease, string holder);
+
+    [LoggerMessage(EventId = 407, Level = LogLevel.Error, Message = "Lease {Namespace}/{Lease} not renewed within the renew deadline ({Seconds:0} s)")]
+    private static partial void LogRenewDeadline(ILogger logger, string @namespace, string lease, double seconds);
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Error, Message = "Lease {Namespace}/{Lease} was taken over by {Holder}")]
+    private static partial void LogUsurped(ILogger logger, string @namespace, string lease, string holder);
 }

@@ -11,18 +11,27 @@ namespace UserApiOperator.Runtime.Watcher;
 /// sharing them is most of what a cached child costs. A cache transform (<see cref="Transforms"/>).
 /// </summary>
 /// <remarks>
-/// The pool is bounded: at most <see cref="Capacity"/> distinct strings of at most
-/// <see cref="MaxLength"/> characters, first come first kept, never evicted. Strings that repeat
-/// across objects (the ones worth sharing) are in the first objects already; strings unique to
-/// one object (names, UIDs, resource versions) take a slot without saving anything, which the bound
-/// keeps from growing with the number of objects ever seen. Thread-safe.
+/// Only what can repeat is pooled: strings of at most <see cref="MaxLength"/> characters, and never
+/// the fields that are unique to one object or one version of it by construction
+/// (<see cref="UniqueFields"/>: UIDs, resource versions, condition messages), which would take a
+/// slot without saving anything. The pool is bounded: when it holds <see cref="Capacity"/> strings it
+/// starts afresh, so it keeps sharing what new objects repeat, and strings of objects long gone are
+/// not pinned for ever (cached objects keep the instances they already share). Thread-safe.
 /// </remarks>
 public sealed class StringSharing
 {
+    /// <summary>
+    /// String properties never pooled, by name, on any model type: <c>Uid</c> (metadata and owner
+    /// references), <c>ResourceVersion</c>, <c>SelfLink</c> and <c>Message</c> (conditions' messages
+    /// name replica sets, counts and times).
+    /// </summary>
+    public static readonly IReadOnlySet<string> UniqueFields = new HashSet<string>(StringComparer.Ordinal) { "Uid", "ResourceVersion", "SelfLink", "Message" };
+
     private static readonly ConcurrentDictionary<Type, Member[]> Members = new();
     private readonly ConcurrentDictionary<string, string> _pool = new(StringComparer.Ordinal);
+    private long _resets;
 
-    /// <summary>Distinct strings the pool keeps at most (default 16,384: about 1 MB of short strings).</summary>
+    /// <summary>Distinct strings the pool holds at most before it starts afresh (default 16,384: about 1 MB of short strings).</summary>
     public int Capacity { get; init; } = 16_384;
 
     /// <summary>Strings longer than this (in UTF-16 code units) are left alone (default 256).</summary>
@@ -31,7 +40,10 @@ public sealed class StringSharing
     /// <summary>How many distinct strings the pool holds.</summary>
     public int Count => _pool.Count;
 
-    /// <summary>The pooled instance equal to <paramref name="value"/>, adding it while there is room.</summary>
+    /// <summary>How many times the pool was full and started afresh.</summary>
+    public long Resets => Interlocked.Read(ref _resets);
+
+    /// <summary>The pooled instance equal to <paramref name="value"/>, adding it (a full pool starts afresh first).</summary>
     public string Share(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -45,7 +57,13 @@ public sealed class StringSharing
             return shared;
         }
 
-        return _pool.Count < Capacity ? _pool.GetOrAdd(value, value) : value;
+        if (_pool.Count >= Capacity)
+        {
+            _pool.Clear();
+            Interlocked.Increment(ref _resets);
+        }
+
+        return _pool.GetOrAdd(value, value);
     }
 
     /// <summary>
@@ -119,9 +137,9 @@ public sealed class StringSharing
     private static Member[] Describe(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0)
-            .Where(p => p.PropertyType == typeof(string)
+            .Where(p => p.PropertyType == typeof(string) && !UniqueFields.Contains(p.Name)
                 || typeof(IDictionary<string, string>).IsAssignableFrom(p.PropertyType)
-                || typeof(IEnumerable).IsAssignableFrom(p.PropertyType) && p.PropertyType != typeof(byte[])
+                || typeof(IEnumerable).IsAssignableFrom(p.PropertyType) && p.PropertyType != typeof(byte[]) && p.PropertyType != typeof(string)
                 || IsModel(p.PropertyType))
             .Select(p => new Member(p))
             .ToArray();

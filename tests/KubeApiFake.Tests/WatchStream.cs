@@ -38,14 +38,6 @@ internal sealed class WatchStream : IAsyncDisposable
     public async Task<JsonObject> NextAsync(TimeSpan? timeout = null) =>
         await NextOrEndAsync(timeout) ?? throw new InvalidOperationException("watch stream ended");
 
-    /// <summary>Asserts that no event arrives within <paramref name="wait"/>.</summary>
-    public async Task AssertQuietAsync(TimeSpan wait)
-    {
-        _pending ??= _reader.ReadLineAsync();
-        var finished = await Task.WhenAny(_pending, Task.Delay(wait));
-        if (finished == _pending) Assert.Fail($"unexpected watch line: {await _pending}");
-    }
-
     public ValueTask DisposeAsync()
     {
         _reader.Dispose();

@@ -17,9 +17,12 @@ public sealed class ApiFaultTests
         var op = await StartSettledAsync(world);
 
         // 500 storm: the next 10 requests of the operator fail; a change made meanwhile gets through.
+        var served500 = world.Api.Requests.Count(r => r.User?.Name == op.User && r.StatusCode == 500);
         world.Api.FailNext(10, 500, r => r.User?.Name == op.User);
         await world.ApplyUserApiAsync("web", replicas: 2);
         await world.WaitReconciledAsync("web", Recover, op);
+        Assert.Equal(0, world.Api.Faults.Pending);
+        Assert.Equal(served500 + 10, world.Api.Requests.Count(r => r.User?.Name == op.User && r.StatusCode == 500));
         await DeletionRaceTests.WaitQuietAsync(world, op.User, Quiet, Recover);
 
         // Watches cut mid-stream: they resume; with nothing changed, nothing is written.
@@ -43,14 +46,20 @@ public sealed class ApiFaultTests
         });
         await world.ApplyUserApiAsync("web", replicas: 2);
         await world.WaitReconciledAsync("web", Recover, op);
+        // Every resumed watch was answered with a 410 ERROR event, and each informer listed again (the
+        // process's log comes through its stdout, a moment after the fact).
+        await op.WaitForLineAsync(_ => op.Lines.Count(l => l.Message.Contains("expired at resource version", StringComparison.Ordinal) && l.Message.Contains("listing again", StringComparison.Ordinal)) >= 5, Recover);
         await DeletionRaceTests.WaitQuietAsync(world, op.User, Quiet, Recover);
 
         // 410 on the relist that follows as well (a list answered Expired, as for a stale continue token).
+        var served410 = world.Api.Requests.Count(r => r.User?.Name == op.User && r.StatusCode == 410);
         world.Api.FailNext(5, 410, r => r.User?.Name == op.User && r.Method == "GET" && !r.IsWatch);
         world.Api.ExpireHistory();
         world.Api.DropWatches();
         await world.ApplyUserApiAsync("web", replicas: 3); // made during the fault
         await world.WaitReconciledAsync("web", Recover, op);
+        Assert.Equal(0, world.Api.Faults.Pending);
+        Assert.Equal(served410 + 5, world.Api.Requests.Count(r => r.User?.Name == op.User && r.StatusCode == 410));
         Assert.Empty(world.Api.ServerErrors);
     }
 

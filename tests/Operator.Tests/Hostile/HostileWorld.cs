@@ -179,9 +179,16 @@ internal sealed class HostileWorld : IAsyncDisposable
             };
         });
 
-    /// <summary>Every object the operator made in the user's namespace (Secret, Deployment, Service, Ingress) that has an owner reference.</summary>
+    /// <summary>Every kind the operator makes for a UserApi.</summary>
+    public static readonly IReadOnlyList<GroupVersionResource> ChildKinds =
+    [
+        KnownResources.Secrets, KnownResources.Deployments, KnownResources.Services, KnownResources.Ingresses,
+        KnownResources.HorizontalPodAutoscalers, KnownResources.PodDisruptionBudgets, KnownResources.NetworkPolicies,
+    ];
+
+    /// <summary>Every object of a <see cref="ChildKinds"/> kind in the user's namespace that has an owner reference.</summary>
     public IReadOnlyList<(string Kind, string Name, string OwnerUid)> Children() =>
-        [.. new[] { KnownResources.Secrets, KnownResources.Deployments, KnownResources.Services, KnownResources.Ingresses }
+        [.. ChildKinds
             .SelectMany(r => Api.Store.List(r, Ns).Select(o => (Resource: r, Object: o)))
             .SelectMany(x => (x.Object["metadata"]!["ownerReferences"]?.AsArray() ?? [])
                 .Select(o => (x.Resource.Resource, (string)x.Object["metadata"]!["name"]!, (string)o!["uid"]!)))];

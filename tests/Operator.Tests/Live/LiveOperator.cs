@@ -112,6 +112,27 @@ internal sealed class LiveOperator : IAsyncDisposable
     public Task<JsonObject> WaitForConditionAsync(string name, string type, string status, string ns = "default") =>
         WaitForAsync(UserApis, name, u => Condition(u, type)?["status"]?.GetValue<string>() == status, ns);
 
+    /// <summary>
+    /// Waits until the operator has reconciled the UserApi's current spec: its status reports the
+    /// generation the object has now. What the operator does for a change, it has done by then.
+    /// </summary>
+    public Task<JsonObject> WaitObservedAsync(string name, string ns = "default") =>
+        WaitForAsync(UserApis, name, u => u["status"]?["observedGeneration"]?.ToJsonString() == u["metadata"]!["generation"]!.ToJsonString(), ns);
+
+    /// <summary>How many operator log lines start with <paramref name="prefix"/>.</summary>
+    public int LogCount(string prefix) => Logs.Count(l => l.Message.StartsWith(prefix, StringComparison.Ordinal));
+
+    /// <summary>Waits until at least <paramref name="count"/> operator log lines start with <paramref name="prefix"/> (the log is polled: it does not wake the fake's waiters).</summary>
+    public async Task WaitForLogCountAsync(string prefix, int count)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (LogCount(prefix) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"fewer than {count} log lines \"{prefix}...\" within {Timeout.TotalSeconds:0} s");
+            await Task.Delay(20);
+        }
+    }
+
     public static JsonNode? Condition(JsonObject userApi, string type) =>
         userApi["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == type);
 

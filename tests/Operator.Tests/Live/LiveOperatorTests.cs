@@ -119,14 +119,15 @@ public sealed class LiveOperatorTests
         await live.WaitForAsync(KnownResources.Ingresses, Sample, _ => true);
         live.MarkDeploymentAvailable(Sample);
         await live.WaitForConditionAsync(Sample, "Ready", "True");
-        await Task.Delay(500); // Let the last events settle.
+        // The watch events of the operator's own last writes come back and find nothing to do.
+        const string Unchanged = "Reconciled default/userapi-sample, nothing changed";
+        await live.WaitForLogCountAsync(Unchanged, live.LogCount(Unchanged) + 1);
         live.Api.ClearRequests();
-        var reconciles = live.Logs.Count(l => l.Message.StartsWith("Reconciled default/userapi-sample", StringComparison.Ordinal));
 
-        await Task.Delay(TimeSpan.FromSeconds(3)); // Several resyncs.
+        // Three resyncs (every 500 ms), each reconciling the UserApi once more.
+        await live.WaitForLogCountAsync(Unchanged, live.LogCount(Unchanged) + 3);
 
         Assert.Empty(live.Api.WriteRequests);
-        Assert.True(live.Logs.Count(l => l.Message.StartsWith("Reconciled default/userapi-sample", StringComparison.Ordinal)) > reconciles, "resync should have reconciled");
         Assert.DoesNotContain(live.Logs, l => l.Level >= LogLevel.Information && l.Message.StartsWith("Reconciled default/userapi-sample:", StringComparison.Ordinal) && l.Message.Contains("nothing", StringComparison.Ordinal));
     }
 
@@ -170,11 +171,24 @@ public sealed class LiveOperatorTests
         await live.ApplySampleAsync();
         await live.WaitForAsync(KnownResources.Ingresses, Sample, _ => true);
 
-        live.Api.FailNext(6, 503, r => r.Method == "GET");
+        var ingresses = live.Api.Requests.Count(IsIngressWatch);
+        live.Api.FailNext(4, 503, IsIngressWatch);
         live.Api.DropWatches();
         live.Api.Store.Delete(KnownResources.Ingresses, "default", Sample);
 
-        await live.WaitForAsync(KnownResources.Ingresses, Sample, _ => true);
+        // The drop, then four refused watches of Ingresses in a row, then one served: the retry after
+        // the n-th failure waits 200 ms x 2^(n-1), less 20 % jitter at most (6.2 s in all, at most 7.5).
+        await live.Api.WaitForObjectAsync(KnownResources.Ingresses, "default", Sample, _ => true, TimeSpan.FromSeconds(30));
+        var attempts = live.Api.Requests.Where(IsIngressWatch).Skip(ingresses).ToList();
+        Assert.Equal([503, 503, 503, 503, 200], attempts.Take(5).Select(r => r.StatusCode));
+        for (var i = 1; i < 5; i++)
+        {
+            var gap = attempts[i].Timestamp - attempts[i - 1].Timestamp;
+            var least = TimeSpan.FromMilliseconds(200 * Math.Pow(2, i) * 0.8); // After failure i + 1.
+            Assert.True(gap >= least, $"retry {i} came {gap.TotalMilliseconds:0} ms after the failure before it, less than {least.TotalMilliseconds:0} ms");
+        }
+
+        static bool IsIngressWatch(KubeApiFake.RecordedRequest r) => r.IsWatch && r.Path.EndsWith("/ingresses", StringComparison.Ordinal);
     }
 
     [Fact]
@@ -216,10 +230,34 @@ public sealed class LiveOperatorTests
         await live.ApplySampleAsync();
         await live.WaitForAsync(KnownResources.Ingresses, Sample, _ => true);
 
-        live.Api.Store.Delete(LiveOperator.UserApis, "default", Sample);
+        var uid = (string)live.Get(LiveOperator.UserApis, Sample)!["metadata"]!["uid"]!;
+        var children = new[] { KnownResources.Secrets, KnownResources.Deployments, KnownResources.Services, KnownResources.Ingresses, KnownResources.PodDisruptionBudgets, KnownResources.NetworkPolicies };
+        foreach (var kind in children)
+        {
+            // Each child names the UserApi as its controller, so that the garbage collector takes it.
+            var child = await live.WaitForAsync(kind, kind == KnownResources.Secrets ? $"{Sample}-mysql" : Sample, _ => true);
+            var owner = Assert.Single(child["metadata"]!["ownerReferences"]!.AsArray());
+            Assert.Equal(uid, (string?)owner!["uid"]);
+            Assert.True((bool)owner["controller"]! && (bool)owner["blockOwnerDeletion"]!);
+        }
 
-        await live.Api.WaitForDeletionAsync(KnownResources.Deployments, "default", Sample, LiveOperator.Timeout);
-        await live.Api.WaitForAsync(() => live.Logs.Any(l => l.Message.StartsWith("UserApi default/userapi-sample deleted", StringComparison.Ordinal)), LiveOperator.Timeout);
+        using (var http = live.Api.CreateClient())
+        {
+            // As kubectl delete sends it: background propagation, the garbage collector does the rest.
+            using var response = await http.DeleteAsync(new Uri($"/apis/userapi.example.com/v1alpha1/namespaces/default/userapis/{Sample}", UriKind.Relative));
+            Assert.True(response.IsSuccessStatusCode);
+        }
+
+        await live.WaitForLogCountAsync("UserApi default/userapi-sample deleted", 1);
+        foreach (var kind in children)
+        {
+            await live.Api.WaitForDeletionAsync(kind, "default", kind == KnownResources.Secrets ? $"{Sample}-mysql" : Sample, LiveOperator.Timeout);
+        }
+
+        // Nothing made again for the deleted UserApi, after the operator heard of the deletion.
+        Assert.DoesNotContain(live.Api.Requests, r => r.IsWrite && r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true
+            && r.Method is "PATCH" or "POST" && !r.Path.Contains("/events", StringComparison.Ordinal) && !r.Path.Contains("/userapis/", StringComparison.Ordinal)
+            && r.Timestamp > live.Api.Requests.Last(d => d.Method == "DELETE" && d.Path.EndsWith($"/userapis/{Sample}", StringComparison.Ordinal)).Timestamp);
     }
 
     [Fact]
@@ -230,7 +268,10 @@ public sealed class LiveOperatorTests
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: mine, namespace: team-a}\n---\napiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: theirs, namespace: default}\n");
 
         await live.WaitForAsync(KnownResources.Deployments, "mine", _ => true, "team-a");
-        await Task.Delay(500);
+        // It cannot even see the other namespace: every list and watch it made named team-a.
+        var reads = live.Api.Requests.Where(r => r.UserAgent?.StartsWith("userapi-operator", StringComparison.Ordinal) == true && r.Verb is "list" or "watch").ToList();
+        Assert.NotEmpty(reads);
+        Assert.All(reads, r => Assert.Contains("/namespaces/team-a/", r.Path, StringComparison.Ordinal));
         Assert.Null(live.Get(KnownResources.Deployments, "theirs"));
     }
 }

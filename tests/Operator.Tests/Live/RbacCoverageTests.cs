@@ -55,7 +55,9 @@ public sealed partial class RbacCoverageTests
 
         await live.ApplyYamlAsync("apiVersion: userapi.example.com/v1alpha1\nkind: UserApi\nmetadata: {name: shared, namespace: default}\nspec: {database: {passwordSecretRef: {name: db-credentials}}}\n");
         await live.WaitForConditionAsync("shared", "Degraded", "True");
-        await Task.Delay(500); // A lease renewal or two.
+        // A renewal (update) since the last step, so that the Lease's grants are used as in a long run.
+        var renewals = live.Api.Requests.Count(r => r.Method == "PUT" && r.Path.Contains("/leases/", StringComparison.Ordinal));
+        await live.Api.WaitForAsync(() => live.Api.Requests.Count(r => r.Method == "PUT" && r.Path.Contains("/leases/", StringComparison.Ordinal) && r.StatusCode == 200) > renewals, LiveOperator.Timeout);
         await live.StopOperatorAsync(); // Releases the Lease.
 
         var calls = live.Api.Requests

@@ -81,7 +81,7 @@ public sealed class WorkloadPolicyLiveTests
         await live.Api.WaitForDeletionAsync(KnownResources.PodDisruptionBudgets, "default", "userapi-sample", LiveOperator.Timeout);
         await live.ApplyYamlAsync(Manifest("{replicas: 3, disruptionBudget: {minAvailable: 3}}", "userapi-sample"));
         await live.WaitForAsync(KnownResources.Deployments, "userapi-sample", d => (int)d["spec"]!["replicas"]! == 3);
-        await Task.Delay(300);
+        await live.WaitObservedAsync("userapi-sample");
         Assert.Null(live.Get(KnownResources.PodDisruptionBudgets, "userapi-sample")); // It would block every drain.
         Assert.Empty(live.Api.ServerErrors);
     }
@@ -187,18 +187,18 @@ public sealed class WorkloadPolicyLiveTests
 
         // 3. The user drops replicas from the manifest: the autoscaler's write took the field over, so it stays.
         await live.ApplyYamlAsync(Manifest("{autoscaling: {enabled: true, minReplicas: 2, maxReplicas: 10}}"));
-        await Task.Delay(500);
+        await live.WaitObservedAsync(Name);
         Assert.Equal(8, (int)live.Get(LiveOperator.UserApis, Name)!["spec"]!["replicas"]!);
 
         // 4. Autoscaling off: the HPA goes, spec.replicas stays where it left it.
         await live.ApplyYamlAsync(Manifest("{autoscaling: {enabled: false}}"));
         await live.Api.WaitForDeletionAsync(KnownResources.HorizontalPodAutoscalers, "default", Name, LiveOperator.Timeout);
-        await Task.Delay(500);
+        await live.WaitObservedAsync(Name);
         Assert.Equal(8, (int)live.Get(KnownResources.Deployments, Name)!["spec"]!["replicas"]!);
 
         // 5. The user takes replicas back at the running count.
         await live.ApplyYamlAsync(Manifest("{replicas: 8, autoscaling: {enabled: false}}"));
-        await Task.Delay(500);
+        await live.WaitObservedAsync(Name);
 
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watches);

@@ -140,7 +140,8 @@ public sealed partial class UserApiController(
             problem = new Problem(Problem.InvalidSpec, string.Join("; ", errors));
             deployment = Cached<V1Deployment>(entity, UserApiNames.Workload(entity));
         }
-        else if (!await OwnerIsLiveAsync(entity, cancellationToken).ConfigureAwait(false))
+        else if (DesiredObjects.For(entity, PasswordGenerator.Generate()) is var desired
+            && !await OwnerIsLiveAsync(entity, desired, cancellationToken).ConfigureAwait(false))
         {
             // Deleted (or being deleted) while this reconcile was queued: its children go with it
             // through garbage collection, and nothing may be made for an owner that is gone.
@@ -149,7 +150,6 @@ public sealed partial class UserApiController(
         }
         else
         {
-            var desired = DesiredObjects.For(entity, PasswordGenerator.Generate());
             (report[Child.Secret], problem) = await EnsureSecretAsync(entity, desired.Secret, cancellationToken).ConfigureAwait(false);
 
             Problem? conflict;
@@ -220,20 +220,23 @@ public sealed partial class UserApiController(
     }
 
     /// <summary>
-    /// False when <paramref name="entity"/> is being deleted, or when this reconcile would create its
-    /// children (its Deployment is not cached yet) and a GET finds it deleted or replaced by another
-    /// object of the same name. The informer's cache can lag behind a deletion by the length of a
-    /// watch event; children applied in that moment would name an owner that no longer exists. The
-    /// GET costs one read per new UserApi and none once its Deployment is cached.
+    /// False when <paramref name="entity"/> is being deleted, or when this reconcile would create one
+    /// of its children (one of <paramref name="desired"/> is not cached) and a GET finds it deleted or
+    /// replaced by another object of the same name. The informers' caches lag behind a deletion by
+    /// the length of a watch event, each kind on its own watch: when a UserApi is deleted, the garbage
+    /// collector's deletion of a child can reach its cache (and queue the owner) before the owner's
+    /// own deletion reaches the UserApi cache, and a child applied in that moment would name an owner
+    /// that no longer exists. The GET costs one read per new UserApi (and per child put back after a
+    /// deletion), none while every child is cached.
     /// </summary>
-    private async Task<bool> OwnerIsLiveAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    private async Task<bool> OwnerIsLiveAsync(V1Alpha1UserApi entity, DesiredObjects desired, CancellationToken cancellationToken)
     {
         if (entity.Metadata.DeletionTimestamp is not null)
         {
             return false;
         }
 
-        if (Cached<V1Deployment>(entity, UserApiNames.Workload(entity)) is not null)
+        if (AllCached(entity, desired))
         {
             return true;
         }
@@ -253,6 +256,16 @@ public sealed partial class UserApiController(
             return false;
         }
     }
+
+    /// <summary>Whether every child <paramref name="desired"/> names is in the cache.</summary>
+    private bool AllCached(V1Alpha1UserApi entity, DesiredObjects desired) =>
+        (desired.Secret is null || Cached<V1Secret>(entity, desired.Secret.Metadata.Name) is not null)
+        && Cached<V1Deployment>(entity, desired.Deployment.Metadata.Name) is not null
+        && Cached<V1Service>(entity, desired.Service.Metadata.Name) is not null
+        && (desired.Ingress is null || Cached<V1Ingress>(entity, desired.Ingress.Metadata.Name) is not null)
+        && (desired.Autoscaler is null || Cached<V2HorizontalPodAutoscaler>(entity, desired.Autoscaler.Metadata.Name) is not null)
+        && (desired.DisruptionBudget is null || Cached<V1PodDisruptionBudget>(entity, desired.DisruptionBudget.Metadata.Name) is not null)
+        && (desired.NetworkPolicy is null || Cached<V1NetworkPolicy>(entity, desired.NetworkPolicy.Metadata.Name) is not null);
 
     private T? Cached<T>(V1Alpha1UserApi entity, string name)
         where T : class, IKubernetesObject<V1ObjectMeta> =>

@@ -13,7 +13,7 @@ namespace UserApiOperator.Controllers;
 /// </summary>
 internal sealed class AppliedRecords
 {
-    private readonly ConcurrentDictionary<string, (string Desired, string Recorded)> _records = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (UInt128 Desired, UInt128 Recorded)> _records = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Whether the child whose owned fields have digest <paramref name="recorded"/> holds what
@@ -23,20 +23,20 @@ internal sealed class AppliedRecords
     /// <param name="child">Kind and key of the child, e.g. <c>V1Deployment default/web</c>.</param>
     /// <param name="desired">Digest of the desired object.</param>
     /// <param name="recorded">Digest of the fields the operator owns in the live object; null when it owns none.</param>
-    public bool IsApplied(string child, string desired, string? recorded) =>
-        recorded is not null
-        && (recorded == desired || (_records.TryGetValue(child, out var known) && known == (desired, recorded)));
+    public bool IsApplied(string child, UInt128 desired, UInt128? recorded) =>
+        recorded is { } digest
+        && (digest == desired || (_records.TryGetValue(child, out var known) && known == (desired, digest)));
 
     /// <summary>Notes the answer to an apply of <paramref name="desired"/>; true when the server recorded it otherwise, for the first time in this form.</summary>
-    public bool Applied(string child, string desired, string? recorded)
+    public bool Applied(string child, UInt128 desired, UInt128? recorded)
     {
-        if (recorded is null || recorded == desired)
+        if (recorded is not { } digest || digest == desired)
         {
             _records.TryRemove(child, out _);
             return false;
         }
 
-        var record = (desired, recorded);
+        var record = (desired, digest);
         if (_records.TryGetValue(child, out var known) && known == record)
         {
             return false;

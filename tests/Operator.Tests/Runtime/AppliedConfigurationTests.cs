@@ -57,15 +57,14 @@ public sealed class AppliedConfigurationTests
          "status":{"replicas":3}}
         """)!.AsObject();
 
-    private static string? Owned(JsonNode stored) => AppliedConfiguration.OwnedDigest(JsonSerializer.SerializeToElement(stored), Manager);
+    private static UInt128? Owned(JsonNode stored) => AppliedConfiguration.OwnedDigest(JsonSerializer.SerializeToElement(stored), Manager);
 
-    private static string DesiredDigest(string json = Desired) => AppliedConfiguration.DesiredDigest(JsonNode.Parse(json)!);
+    private static UInt128 DesiredDigest(string json = Desired) => AppliedConfiguration.DesiredDigest(JsonNode.Parse(json)!);
 
     [Fact]
     public void What_the_server_stores_of_an_apply_has_the_digest_of_what_was_applied()
     {
         Assert.Equal(DesiredDigest(), Owned(Stored()));
-        Assert.Matches("^[0-9a-f]{32}$", DesiredDigest());
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public static class AppliedConfiguration
     /// <param name="live">An object as the API server sent it, <c>managedFields</c> included.</param>
     /// <param name="fieldManager">The field manager, e.g. <c>userapi-operator</c>.</param>
     /// <exception cref="JsonException">The managed fields are not in the FieldsV1 format.</exception>
-    public static string? OwnedDigest(JsonElement live, string fieldManager)
+    public static UInt128? OwnedDigest(JsonElement live, string fieldManager)
     {
         ArgumentNullException.ThrowIfNull(fieldManager);
         if (FindFields(live, fieldManager) is not { } fields)
@@ -53,7 +53,7 @@ public static class AppliedConfiguration
     /// server will record it: equal to <see cref="OwnedDigest"/> of the stored object when the apply
     /// changed nothing the server keeps.
     /// </summary>
-    public static string DesiredDigest(JsonNode desired)
+    public static UInt128 DesiredDigest(JsonNode desired)
     {
         ArgumentNullException.ThrowIfNull(desired);
         var copy = desired.DeepClone().AsObject();
@@ -183,11 +183,11 @@ public static class AppliedConfiguration
         _ => JsonValue.Create(value),
     };
 
-    /// <summary>The first 128 bits of the SHA-256 of the canonical form, in hexadecimal.</summary>
-    private static string Digest(JsonNode? node)
+    /// <summary>The first 128 bits of the SHA-256 of the canonical form (16 bytes inline, where a hexadecimal string would cost 86).</summary>
+    private static UInt128 Digest(JsonNode? node)
     {
         var canonical = Canonical(node)?.ToJsonString() ?? "null";
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)).AsSpan(0, 16));
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
     /// <summary>Sorted members, no null or empty members, numbers by value; null for a value that canonicalises to nothing.</summary>

@@ -11,8 +11,8 @@ namespace UserApiOperator.Runtime.Watcher;
 /// (a decoder for <see cref="KubernetesListWatch.For{T}"/>): read straight from the object as the API
 /// server sent it, without decoding the rest. It holds the identity (<c>name</c>, <c>namespace</c>,
 /// <c>uid</c>, <c>resourceVersion</c>, <c>generation</c>, <c>deletionTimestamp</c>), the owner
-/// references, and, as the annotation <see cref="AppliedDigestAnnotation"/>, the digest of what the
-/// field manager applied (<see cref="AppliedConfiguration.OwnedDigest"/>): enough to tell the owner,
+/// references, and, in its <see cref="SlimObjectMeta"/>, the digest of what the field manager applied
+/// (<see cref="AppliedConfiguration.OwnedDigest"/>): enough to tell the owner,
 /// to see a deletion, and to know whether an apply would change anything. No spec, no labels, no
 /// managed fields; a controller adds the status fields it reads. This is what controller-runtime's
 /// metadata-only watches (<c>builder.OnlyMetadata</c>, <c>PartialObjectMetadata</c>) keep, plus the digest.
@@ -20,10 +20,11 @@ namespace UserApiOperator.Runtime.Watcher;
 public static class SlimObject
 {
     /// <summary>
-    /// Where a slim copy carries the digest of its applied configuration. Set on cached copies only;
-    /// the API server never sees it (a controller writes objects it builds, never cached ones).
+    /// Owner UIDs and names of the objects slim copies are made of: the children of one owner name it
+    /// alike, and the cache holds each string once. Bounded as <see cref="StringSharing"/> is; sized
+    /// for a few tens of thousands of owners.
     /// </summary>
-    public const string AppliedDigestAnnotation = "cache.userapi-operator/applied-digest";
+    public static StringSharing Identities { get; } = new() { Capacity = 65_536, MaxLength = 253 };
 
     /// <summary>
     /// The slim copy of <paramref name="json"/> as a <typeparamref name="T"/>: identity, owner
@@ -42,22 +43,18 @@ public static class SlimObject
         {
             ApiVersion = Transforms.Strings.Share(string.IsNullOrEmpty(entity.Group) ? entity.ApiVersion : $"{entity.Group}/{entity.ApiVersion}"),
             Kind = Transforms.Strings.Share(entity.Kind),
-            Metadata = new V1ObjectMeta
+            Metadata = new SlimObjectMeta
             {
-                Name = Share(String(metadata, "name")),
+                Name = Identity(String(metadata, "name")),
                 NamespaceProperty = Share(String(metadata, "namespace")),
                 Uid = String(metadata, "uid"),
                 ResourceVersion = String(metadata, "resourceVersion"),
                 Generation = Long(metadata, "generation"),
                 DeletionTimestamp = String(metadata, "deletionTimestamp") is { } deleted ? DateTime.Parse(deleted, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal) : null,
                 OwnerReferences = OwnerReferences(metadata),
+                AppliedDigest = AppliedConfiguration.OwnedDigest(json, fieldManager),
             },
         };
-        if (AppliedConfiguration.OwnedDigest(json, fieldManager) is { } digest)
-        {
-            slim.Metadata.Annotations = new Dictionary<string, string>(1, StringComparer.Ordinal) { [AppliedDigestAnnotation] = digest };
-        }
-
         if (status is not null)
         {
             status(json, slim);
@@ -67,10 +64,10 @@ public static class SlimObject
     }
 
     /// <summary>The digest a slim copy carries (see <see cref="Decode{T}"/>), or null when its manager applied nothing there.</summary>
-    public static string? AppliedDigest(IKubernetesObject<V1ObjectMeta> cached)
+    public static UInt128? AppliedDigest(IKubernetesObject<V1ObjectMeta> cached)
     {
         ArgumentNullException.ThrowIfNull(cached);
-        return cached.Metadata.Annotations is { } annotations && annotations.TryGetValue(AppliedDigestAnnotation, out var digest) ? digest : null;
+        return (cached.Metadata as SlimObjectMeta)?.AppliedDigest;
     }
 
     /// <summary>The member <paramref name="name"/> of an object, or null when absent or JSON null.</summary>
@@ -88,27 +85,41 @@ public static class SlimObject
 
     private static string? Share(string? value) => value is null ? null : Transforms.Strings.Share(value);
 
-    private static List<V1OwnerReference>? OwnerReferences(JsonElement metadata)
+    private static string? Identity(string? value) => value is null ? null : Identities.Share(value);
+
+    /// <summary>The owner references, as an array (a list of one costs twice as much).</summary>
+    private static V1OwnerReference[]? OwnerReferences(JsonElement metadata)
     {
         if (Member(metadata, "ownerReferences") is not { } references)
         {
             return null;
         }
 
-        var result = new List<V1OwnerReference>(references.GetArrayLength());
+        var result = new V1OwnerReference[references.GetArrayLength()];
+        var i = 0;
         foreach (var reference in references.EnumerateArray())
         {
-            result.Add(new V1OwnerReference
+            result[i++] = new V1OwnerReference
             {
                 ApiVersion = Share(String(reference, "apiVersion")),
                 Kind = Share(String(reference, "kind")),
-                Name = Share(String(reference, "name")),
-                Uid = String(reference, "uid"),
+                Name = Identity(String(reference, "name")),
+                Uid = Identity(String(reference, "uid")),
                 Controller = Member(reference, "controller")?.GetBoolean(),
                 BlockOwnerDeletion = Member(reference, "blockOwnerDeletion")?.GetBoolean(),
-            });
+            };
         }
 
         return result;
     }
+}
+
+/// <summary>
+/// The metadata of a <see cref="SlimObject"/>: the fields it keeps, plus the digest of the applied
+/// configuration, which a dictionary of annotations would hold at several times the cost.
+/// </summary>
+public sealed record SlimObjectMeta : V1ObjectMeta
+{
+    /// <summary>See <see cref="AppliedConfiguration.OwnedDigest"/>; null when the field manager applied nothing to the object.</summary>
+    public UInt128? AppliedDigest { get; init; }
 }

@@ -1,5 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -16,7 +16,7 @@ namespace UserApiOperator.Runtime.Manager;
 /// <param name="healthProbeBindAddress">Address of <c>/healthz</c> and <c>/readyz</c> (<c>:8081</c>, <c>host:port</c>, <c>0</c> for off).</param>
 /// <param name="metricsBindAddress">Address of <c>/metrics</c>.</param>
 /// <param name="manager">Reports whether the caches are synced.</param>
-/// <param name="metrics">What /metrics shows: prometheus-net's registry in the Prometheus text format (0.0.4).</param>
+/// <param name="metrics">What /metrics shows (prometheus-net's exporter over its registry).</param>
 /// <param name="logger">Where the bound addresses are logged.</param>
 public sealed partial class EndpointsService(string healthProbeBindAddress, string metricsBindAddress, ControllerManager manager, OperatorMetrics metrics, ILogger<EndpointsService> logger) : IHostedService, IAsyncDisposable
 {
@@ -36,56 +36,43 @@ public sealed partial class EndpointsService(string healthProbeBindAddress, stri
     /// host's own call is then a no-op.
     /// </summary>
     /// <exception cref="EndpointBindException">An address cannot be bound (in use, or not an address of this machine).</exception>
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _started, 1) == 1)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         if (BindAddress.TryParse(healthProbeBindAddress, out var health) && health is not null)
         {
-            _health = Bind("/healthz and /readyz", "--health-probe-bind-address", healthProbeBindAddress, health, new Dictionary<string, EndpointHandler>(StringComparer.Ordinal)
+            _health = await BindAsync("/healthz and /readyz", "--health-probe-bind-address", healthProbeBindAddress, health, routes =>
             {
-                ["/healthz"] = _ => ValueTask.FromResult(Ok),
-                ["/readyz"] = _ => ValueTask.FromResult(manager.HasSynced ? Ok : NotSynced),
-            });
+                routes.MapGet("/healthz", () => Results.Text("ok"));
+                routes.MapGet("/readyz", () => manager.HasSynced
+                    ? Results.Text("ok")
+                    : Results.Text("informers have not synced yet", statusCode: StatusCodes.Status503ServiceUnavailable));
+            }, cancellationToken).ConfigureAwait(false);
             LogServing(logger, "/healthz and /readyz", healthProbeBindAddress, _health.Port);
         }
 
         if (BindAddress.TryParse(metricsBindAddress, out var metricsAddress) && metricsAddress is not null)
         {
-            _metrics = Bind("/metrics", "--metrics-bind-address", metricsBindAddress, metricsAddress, new Dictionary<string, EndpointHandler>(StringComparer.Ordinal)
-            {
-                ["/metrics"] = ExportAsync,
-            });
+            _metrics = await BindAsync("/metrics", "--metrics-bind-address", metricsBindAddress, metricsAddress, routes =>
+                routes.MapMetrics("/metrics", metrics.Registry), cancellationToken).ConfigureAwait(false);
             LogServing(logger, "/metrics", metricsBindAddress, _metrics.Port);
         }
-
-        return Task.CompletedTask;
     }
 
-    private static readonly EndpointResponse Ok = EndpointResponse.Text("ok");
-
-    private static readonly EndpointResponse NotSynced = EndpointResponse.Text("informers have not synced yet", 503);
-
-    /// <summary>The registry in the Prometheus text format, as prometheus-net's own exporter writes it.</summary>
-    private async ValueTask<EndpointResponse> ExportAsync(CancellationToken cancellationToken)
-    {
-        using var text = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(text, ExpositionFormat.PrometheusText, cancellationToken).ConfigureAwait(false);
-        return new EndpointResponse(200, "text/plain; version=0.0.4; charset=utf-8", text.ToArray());
-    }
-
-    private static EndpointServer Bind(string what, string flag, string address, IPEndPoint endpoint, IReadOnlyDictionary<string, EndpointHandler> routes)
+    private static async Task<EndpointServer> BindAsync(string what, string flag, string address, System.Net.IPEndPoint endpoint, Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder> map, CancellationToken cancellationToken)
     {
         try
         {
-            return EndpointServer.Start(endpoint, routes);
+            return await EndpointServer.StartAsync(endpoint, map, cancellationToken).ConfigureAwait(false);
         }
-        catch (SocketException e)
+        catch (IOException e)
         {
-            throw new EndpointBindException($"cannot serve {what} on {endpoint} ({flag} {address}): {e.Message}", e);
+            var reason = e.InnerException is System.Net.Sockets.SocketException socket ? socket.Message : e.Message;
+            throw new EndpointBindException($"cannot serve {what} on {endpoint} ({flag} {address}): {reason}", e);
         }
     }
 

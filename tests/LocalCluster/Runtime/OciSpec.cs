@@ -68,6 +68,14 @@ internal static class OciSpec
     /// <summary>containerd's read-only paths (<c>populateDefaultUnixSpec</c>).</summary>
     public static readonly string[] ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+    /// <summary>This process's hard limit of open files (/proc/self/limits), which a container may not exceed.</summary>
+    private static readonly Lazy<ulong> OpenFileLimit = new(() =>
+    {
+        var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        var fields = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields is { Length: >= 5 } && ulong.TryParse(fields[4], out var hard) ? hard : 1024;
+    });
+
     /// <summary>The config.json text for <paramref name="spec"/> with the root filesystem at <paramref name="rootfs"/>.</summary>
     public static string Build(ContainerSpec spec, string rootfs)
     {
@@ -91,8 +99,8 @@ internal static class OciSpec
                 ["effective"] = caps.DeepClone(),
                 ["permitted"] = caps.DeepClone(),
             },
-            // containerd's default; a host process limit of 1024 would starve MariaDB's table cache.
-            ["rlimits"] = new JsonArray(new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = 1048576, ["soft"] = 1048576 }),
+            // A CRI container inherits containerd's open-file limit (its unit's LimitNOFILE); here, the kubelet's.
+            ["rlimits"] = new JsonArray(new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = OpenFileLimit.Value, ["soft"] = OpenFileLimit.Value }),
             ["noNewPrivileges"] = s.NoNewPrivileges,
             ["oomScoreAdj"] = spec.OomScoreAdj,
         };

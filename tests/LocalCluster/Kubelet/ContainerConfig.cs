@@ -20,13 +20,13 @@ internal static class ContainerConfig
     public const string ClusterCgroup = "/local-cluster";
 
     /// <summary>Builds the spec; throws <see cref="ContainerEnvironment.ConfigException"/> for what cannot be run.</summary>
-    public static ContainerSpec Build(PodWorker pod, V1Container container, ImageConfig image, Dictionary<string, string> env, ResolvedSecurity security, string terminationLog)
+    public static ContainerSpec Build(PodWorker pod, V1Container container, ImageConfig image, (Dictionary<string, string> Merged, Dictionary<string, string> Own) env, ResolvedSecurity security, string terminationLog)
     {
         // kubelet's ExpandContainerCommandAndArgs ($(VAR) from the container's env), then the CRI's
         // merge with the image (containerd WithProcessArgs): command replaces ENTRYPOINT and drops CMD;
         // args alone replace CMD.
-        var command = (container.Command ?? []).Select(c => ContainerEnvironment.Expand(c, env)).ToList();
-        var args = (container.Args ?? []).Select(a => ContainerEnvironment.Expand(a, env)).ToList();
+        var command = (container.Command ?? []).Select(c => ContainerEnvironment.Expand(c, env.Own)).ToList();
+        var args = (container.Args ?? []).Select(a => ContainerEnvironment.Expand(a, env.Own)).ToList();
         List<string> argv = command.Count > 0 ? [.. command, .. args]
             : [.. image.Entrypoint, .. (args.Count > 0 ? args : image.Cmd)];
         if (argv.Count == 0) throw new ContainerEnvironment.ConfigException("no command specified");
@@ -41,7 +41,7 @@ internal static class ContainerConfig
         var terminationPath = container.TerminationMessagePath is { Length: > 0 } p ? p : "/dev/termination-log";
         if (!Mounted(terminationPath)) mounts.Add(OciMount.Bind(terminationPath, terminationLog, readOnly: false));
 
-        var envList = env.Select(p => $"{p.Key}={p.Value}").ToList();
+        var envList = env.Merged.Select(p => $"{p.Key}={p.Value}").ToList();
 
         System.Text.Json.Nodes.JsonObject? seccomp = security.Seccomp switch
         {

@@ -25,20 +25,15 @@ internal static partial class ContainerEnvironment
     [GeneratedRegex(@"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")]
     private static partial Regex Reference();
 
-    public static async Task<Dictionary<string, string>> BuildAsync(
+    /// <summary>
+    /// The container's environment: <c>Merged</c> is what the process gets (image first), <c>Own</c>
+    /// the kubelet's variables alone, against which <c>$(VAR)</c> in command and args expands.
+    /// </summary>
+    public static async Task<(Dictionary<string, string> Merged, Dictionary<string, string> Own)> BuildAsync(
         IKubernetes client, V1Pod pod, V1Container container, IReadOnlyList<string> imageEnv, (string Host, int Port)? master, string podIp, string hostIp, CancellationToken ct)
     {
         var ns = pod.Metadata.NamespaceProperty ?? "default";
-        var env = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        };
-        foreach (var entry in imageEnv)
-        {
-            var kv = entry.Split('=', 2);
-            env[kv[0]] = kv.Length == 2 ? kv[1] : "";
-        }
-        env["HOSTNAME"] = pod.Metadata.Name;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
         if (master is var (host, port))
         {
             var p = port.ToString(CultureInfo.InvariantCulture);
@@ -145,7 +140,21 @@ internal static partial class ContainerEnvironment
                 env[e.Name] = ResourceValue(pod, container, rr);
             }
         }
-        return env;
+
+        // The runtime's merge: the image's ENV first, the kubelet's variables over it. $(VAR) above saw
+        // only the kubelet's own (the kubelet does not know the image's environment).
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        };
+        foreach (var entry in imageEnv)
+        {
+            var kv = entry.Split('=', 2);
+            merged[kv[0]] = kv.Length == 2 ? kv[1] : "";
+        }
+        merged["HOSTNAME"] = pod.Metadata.Name;
+        foreach (var (k, v) in env) merged[k] = v;
+        return (merged, env);
     }
 
     /// <summary>The downward API's fields (pkg/fieldpath/fieldpath.go plus the kubelet's status fields).</summary>

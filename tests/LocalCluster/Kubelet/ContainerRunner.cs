@@ -86,7 +86,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
             if (image is null) continue;
             lock (_lock) _imageId = image.ImageId;
 
-            Dictionary<string, string> env;
+            (Dictionary<string, string> Merged, Dictionary<string, string> Own) env;
             ResolvedSecurity security;
             try
             {
@@ -128,7 +128,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
     /// <summary>A run that could not start the container: the waiting reason and message.</summary>
     private sealed record StartFailure(string Reason, string Message);
 
-    private async Task<(TimeSpan Ran, int Code, StartFailure? Failure)> RunOnceAsync(ImageConfig image, Dictionary<string, string> env, ResolvedSecurity security, TimeSpan grace, CancellationToken ct)
+    private async Task<(TimeSpan Ran, int Code, StartFailure? Failure)> RunOnceAsync(ImageConfig image, (Dictionary<string, string> Merged, Dictionary<string, string> Own) env, ResolvedSecurity security, TimeSpan grace, CancellationToken ct)
     {
         int attempt;
         lock (_lock) attempt = _restarts;

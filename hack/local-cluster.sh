@@ -118,8 +118,13 @@ cmd_down() {
     # What a kubelet that died without its clean-up leaves: nginx, runc's containers (and the
     # `runc run` processes that were their parents), processes left in the cluster's cgroups,
     # overlay and tmpfs mounts, the cgroups, and the Pod namespaces.
+    # nginx: its workers too (a master killed with SIGKILL leaves them running, orphaned).
+    local master workers
     if [[ -s "$state/nginx/nginx.pid" ]]; then
-        kill -KILL "$(cat "$state/nginx/nginx.pid")" 2>/dev/null || true
+        master="$(cat "$state/nginx/nginx.pid")"
+        workers="$(pgrep -P "$master" 2>/dev/null || true)"
+        # shellcheck disable=SC2086
+        kill -KILL "$master" $workers 2>/dev/null || true
     fi
     local id
     if [[ -d "$state/runc" ]] && command -v runc >/dev/null 2>&1; then

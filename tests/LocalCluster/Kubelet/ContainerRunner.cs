@@ -259,7 +259,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
         process.Dispose();
 
         // containerd's CRI: an exit after an OOM event is OOMKilled; else Completed for 0, Error otherwise.
-        var reason = oom.OomKilled ? "OOMKilled" : code == 0 ? "Completed" : "Error";
+        var reason = await oom.OomKilledAsync(code) ? "OOMKilled" : code == 0 ? "Completed" : "Error";
         var message = TerminationMessage(terminationLog, logPath, code);
         await CleanUpAsync(id, bundle);
         lock (_lock)

@@ -11,9 +11,9 @@ namespace LocalCluster.Runtime;
 /// <para>
 /// The memory cgroup is made here before runc runs the container (runc joins an existing cgroup),
 /// so the registration is in place before the container's first allocation. The kernel signals
-/// the eventfd when the cgroup goes OOM and again when the cgroup is removed (runc removes it when
-/// the container ends); an OOM is known by the cgroup's own <c>oom_kill</c> counter read while it
-/// still exists, or by two signals at once when runc was faster than this reader.
+/// the eventfd once per OOM of the cgroup and once more when the cgroup is removed (runc removes
+/// it when the container ends, often before this reader wakes): so an OOM is a total of two signals
+/// or more, or the cgroup's own <c>oom_kill</c> counter seen non-zero while it still existed.
 /// </para>
 /// </summary>
 internal sealed class OomWatcher : IDisposable
@@ -22,6 +22,7 @@ internal sealed class OomWatcher : IDisposable
     private readonly Thread? _thread;
     private volatile bool _oom;
     private volatile bool _disposed;
+    private long _signals;
 
     /// <summary>Makes <paramref name="memoryCgroup"/> (an absolute directory under /sys/fs/cgroup/memory) and watches it.</summary>
     public OomWatcher(string memoryCgroup)
@@ -45,17 +46,26 @@ internal sealed class OomWatcher : IDisposable
     /// <summary>True once an OOM kill in the cgroup was seen.</summary>
     public bool OomKilled => _oom || OomKillCount() > 0;
 
+    /// <summary>
+    /// Whether the container that exited with <paramref name="exitCode"/> was OOM-killed. The OOM
+    /// killer's SIGKILL makes 137; for that code the removal's signal may still be on its way (the
+    /// kernel sends it from a work queue), so this waits up to a second for the count to settle.
+    /// </summary>
+    public async Task<bool> OomKilledAsync(int exitCode)
+    {
+        if (OomKilled || exitCode != 137) return OomKilled;
+        for (var i = 0; i < 100 && !_oom; i++) await Task.Delay(10);
+        return _oom;
+    }
+
     private void Watch()
     {
         while (!_disposed)
         {
             var count = Native.ReadEventFd(_eventFd);
             if (_disposed) return;
-            if (OomKillCount() > 0 || count >= 2)
-            {
-                _oom = true;
-            }
-            if (!Directory.Exists(Cgroup)) return;
+            var total = Interlocked.Add(ref _signals, (long)count);
+            if (OomKillCount() > 0 || total >= 2) _oom = true;
         }
     }
 

@@ -227,6 +227,10 @@ public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelpe
               - name: absent
                 image: registry.example.com/nosuch:1.0
                 command: [sleep, "3600"]
+              - name: no-entrypoint
+                image: lc-test/busybox:root
+                imagePullPolicy: IfNotPresent
+                command: [/no/such/program]
             """);
         JsonNode pod = new JsonObject();
         string? Reason(string c) => (string?)Container(pod, c)["state"]?["waiting"]?["reason"];
@@ -234,8 +238,14 @@ public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelpe
         {
             pod = await cluster.GetJsonAsync("get", "pod", "pulls");
             return Reason("always") is "ErrImagePull" or "ImagePullBackOff" && Reason("never-absent") == "ErrImageNeverPull"
-                && Reason("absent") is "ErrImagePull" or "ImagePullBackOff";
-        }, TimeSpan.FromSeconds(60), () => $"Always fails to pull, Never without the image refuses: {pod["status"]?.ToJsonString()}");
+                && Reason("absent") is "ErrImagePull" or "ImagePullBackOff"
+                && Reason("no-entrypoint") is "RunContainerError" or "CrashLoopBackOff"
+                && (string?)Container(pod, "no-entrypoint")["lastState"]?["terminated"]?["reason"] == "StartError";
+        }, TimeSpan.FromSeconds(60), () => $"Always fails to pull, Never without the image refuses, runc cannot start a missing entry point: {pod["status"]?.ToJsonString()}");
+        // runc's own message, as containerd passes it on.
+        var startError = Container(pod, "no-entrypoint")["lastState"]!["terminated"]!;
+        Assert.Equal(128, (int)startError["exitCode"]!);
+        Assert.Contains("exec: \"/no/such/program\": stat /no/such/program: no such file or directory", (string?)startError["message"], StringComparison.Ordinal);
         Assert.Equal("Container image \"lc-test/busybox:absent\" is not present with pull policy of Never", (string?)Container(pod, "never-absent")["state"]!["waiting"]!["message"]);
         Assert.Contains("docker.io/lc-test/busybox:root", (string?)Container(pod, "always")["state"]!["waiting"]!["message"], StringComparison.Ordinal);
         await DeleteAsync("pulls");
@@ -306,8 +316,45 @@ public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelpe
         Say($"Pod deleted: container, process, mounts, cgroups, namespace and directory gone after {took.TotalSeconds:0.0} s");
     }
 
-    [Fact(Timeout = 180_000)]
+    [Fact(Timeout = 240_000)]
     [Order(7)]
+    public async Task TheDatabaseEntryPointFailsVisiblyWithoutOneOfItsFiveCapabilities()
+    {
+        // The operator's db container with CHOWN taken away: the MySQL image's entry point chowns its
+        // data directory as root before it drops to the mysql user, so it must fail, and say why.
+        await ApplyAsync("""
+            apiVersion: userapi.example.com/v1alpha1
+            kind: UserApi
+            metadata: {name: nochown, namespace: default}
+            spec:
+              replicas: 1
+              api: {imagePullPolicy: IfNotPresent}
+              ingress: {enabled: false}
+              database:
+                securityContext:
+                  allowPrivilegeEscalation: false
+                  capabilities: {drop: [ALL], add: [DAC_OVERRIDE, FOWNER, SETGID, SETUID]}
+            """);
+        JsonNode? db = null;
+        JsonNode pod = new JsonObject();
+        await Shell.WaitUntilAsync(async () =>
+        {
+            var pods = (await cluster.GetJsonAsync("get", "pods", "-l", "app.kubernetes.io/instance=nochown"))["items"]!.AsArray();
+            if (pods.Count == 0) return false;
+            pod = pods[0]!;
+            db = Container(pod, "db");
+            return (int?)db["restartCount"] >= 1 && db["lastState"]?["terminated"] is not null;
+        }, TimeSpan.FromSeconds(120), () => $"the db container exited and restarted; status {db?.ToJsonString()}");
+        Assert.Equal("Error", (string?)db!["lastState"]!["terminated"]!["reason"]);
+        var log = File.ReadAllText(LogFile(pod, "db", 0));
+        Assert.Contains("Operation not permitted", log, StringComparison.Ordinal);
+        Say($"db without CHOWN: exit {db["lastState"]!["terminated"]!["exitCode"]}, its log: {log.Split('\n').First(l => l.Contains("Operation not permitted", StringComparison.Ordinal))}");
+        var delete = await cluster.KubectlAsync("delete", "userapi", "nochown", "--wait=false");
+        Assert.True(delete.ExitCode == 0, delete.Transcript);
+    }
+
+    [Fact(Timeout = 180_000)]
+    [Order(8)]
     public async Task DownAfterTheKubeletWasKilledLeavesNoContainerProcessMountCgroupOrNamespace()
     {
         var (_, pid) = await RunningAsync("restricted", "main");

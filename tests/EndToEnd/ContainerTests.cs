@@ -259,6 +259,24 @@ public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelpe
         Assert.True(secret.ExitCode == 0, secret.Transcript);
         var configMap = await cluster.KubectlAsync("create", "configmap", "volume-config", "--from-literal=greeting=hello");
         Assert.True(configMap.ExitCode == 0, configMap.Transcript);
+
+        // The kubernetes Service's variables come from the Endpoints default/kubernetes (the API
+        // server's address; made here when the API server does not keep one).
+        if ((await cluster.KubectlAsync("get", "endpoints", "kubernetes", "-n", "default")).ExitCode != 0)
+        {
+            var file = Path.Combine(cluster.StateDir, "kubernetes-endpoints.yaml");
+            await File.WriteAllTextAsync(file, """
+                apiVersion: v1
+                kind: Endpoints
+                metadata: {name: kubernetes, namespace: default}
+                subsets: [{addresses: [{ip: 10.244.0.1}], ports: [{name: https, port: 6443, protocol: TCP}]}]
+                """);
+            var created = await cluster.KubectlAsync("apply", "-f", file);
+            Assert.True(created.ExitCode == 0, created.Transcript);
+        }
+        var master = await cluster.GetJsonAsync("get", "endpoints", "kubernetes", "-n", "default");
+        var masterIp = (string)master["subsets"]![0]!["addresses"]![0]!["ip"]!;
+        var masterPort = (int)master["subsets"]![0]!["ports"]![0]!["port"]!;
         await ApplyAsync("""
             apiVersion: v1
             kind: Pod
@@ -298,6 +316,10 @@ public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelpe
         Assert.Equal("default", (await ExecAsync(id, "cat", "/etc/info/namespace")).Output);
         Assert.Equal("app=\"volumes\"", (await ExecAsync(id, "cat", "/etc/info/labels")).Output);
         Assert.Contains("4242", KernelView.Status(pid, "Groups").Split(' ', '\t'));
+        var environ = File.ReadAllText($"/proc/{pid}/environ").Split('\0');
+        Assert.Contains($"KUBERNETES_SERVICE_HOST={masterIp}", environ);
+        Assert.Contains($"KUBERNETES_SERVICE_PORT={masterPort}", environ);
+        Assert.Contains($"KUBERNETES_PORT=tcp://{masterIp}:{masterPort}", environ);
 
         var podDir = Path.Combine(cluster.StateDir, "kubelet", "pods", uid);
         Assert.NotEmpty(KernelView.MountsUnder(podDir));

@@ -39,13 +39,12 @@ need() { # command package
 }
 
 [[ "$(id -u)" == 0 ]] || { echo "standin-images: needs root (mmdebstrap and buildah unpack root filesystems)" >&2; exit 1; }
-need mmdebstrap mmdebstrap
-need buildah buildah
 mkdir -p "$out" "$work"
 
 # commit ROOTFS_TAR NAME FILE CONFIG...: a one-layer image from a root filesystem, pushed as an OCI archive.
 commit() {
     local rootfs="$1" name="$2" file="$3" ctr
+    need buildah buildah
     shift 3
     ctr="$(buildah "${store[@]}" from --quiet scratch)"
     buildah "${store[@]}" add --quiet "$ctr" "$rootfs" / >/dev/null
@@ -62,6 +61,7 @@ userapi() {
     local file="${out}/standin-userapi.tar" start=$SECONDS
     [[ $force == 0 && -s "$file" ]] && return 0
     log "userapi:latest: dotnet publish src/UserApi, a Debian root and the machine's .NET runtime"
+    need mmdebstrap mmdebstrap
     rm -rf "$work/userapi" && mkdir -p "$work/userapi/app"
     dotnet publish src/UserApi/UserApi.csproj -c Release -o "$work/userapi/app" -p:UseAppHost=false --nologo -v quiet >&2
     local dotnet
@@ -88,6 +88,7 @@ mysql() {
     local file="${out}/standin-mysql-k8s.tar" start=$SECONDS
     [[ $force == 0 && -s "$file" ]] && return 0
     log "datascientest/mysql-k8s:1.0.0: MariaDB from Debian with hack/seed.sql"
+    need mmdebstrap mmdebstrap
     rm -rf "$work/mysql" && mkdir -p "$work/mysql"
     cp hack/seed.sql "$work/mysql/seed.sql"
     cat >"$work/mysql/entrypoint.sh" <<'EOF'

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using k8s.Models;
 using LocalCluster.Runtime;
 
@@ -207,7 +206,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
             lock (_lock)
             {
                 _lastContainerId = id;
-                _lastState = new V1ContainerState
+                _state = new V1ContainerState
                 {
                     Terminated = new V1ContainerStateTerminated
                     {
@@ -221,6 +220,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
 
         lock (_lock)
         {
+            KeepTerminatedAsLast();
             _containerId = id;
             _everRan = true;
             _started = spec.StartupProbe is null;
@@ -268,7 +268,8 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
             _started = false;
             _containerId = null;
             _lastContainerId = id;
-            _lastState = new V1ContainerState
+            // state.terminated until the next run begins; that moves it to lastState.
+            _state = new V1ContainerState
             {
                 Terminated = new V1ContainerStateTerminated
                 {
@@ -280,7 +281,6 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
                     ContainerID = $"runc://{id}",
                 },
             };
-            _state = Waiting(ct.IsCancellationRequested ? "Terminating" : "ContainerCreating", null);
         }
         if (!ct.IsCancellationRequested) Log.Write($"pod {pod.Key}: container {spec.Name} exited with {code} ({reason})");
         pod.Changed();
@@ -448,8 +448,18 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
 
     private void Set(V1ContainerState state)
     {
-        lock (_lock) _state = state;
+        lock (_lock)
+        {
+            KeepTerminatedAsLast();
+            _state = state;
+        }
         pod.Changed();
+    }
+
+    /// <summary>A terminated state that gives way to a new one becomes lastState (the kubelet reports the previous run there).</summary>
+    private void KeepTerminatedAsLast()
+    {
+        if (_state.Terminated is not null) _lastState = _state;
     }
 
     /// <summary>A waiting state.</summary>
@@ -467,7 +477,4 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
         {
         }
     }
-
-    /// <summary>The restart count as text (log file names).</summary>
-    public override string ToString() => $"{spec.Name} ({_restarts.ToString(CultureInfo.InvariantCulture)} restarts)";
 }

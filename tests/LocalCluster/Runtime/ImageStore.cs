@@ -26,6 +26,7 @@ internal sealed class ImageStore
     private const string IndexMediaType = "application/vnd.oci.image.index.v1+json";
     private const string DockerListMediaType = "application/vnd.docker.distribution.manifest.list.v2+json";
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Lock _namesLock = new();
     private Dictionary<string, string> _names = new(StringComparer.Ordinal);
     private DateTime _namesRead = DateTime.MinValue;
 
@@ -211,7 +212,7 @@ internal sealed class ImageStore
 
     private Dictionary<string, string> ReadNames()
     {
-        lock (_gate)
+        lock (_namesLock)
         {
             if (!File.Exists(NamesFile)) return new(StringComparer.Ordinal);
             var stamp = File.GetLastWriteTimeUtc(NamesFile);

@@ -30,6 +30,9 @@ public static class TestImages
     /// <summary>Image whose USER is the name app.</summary>
     public const string Named = "lc-test/busybox:named";
 
+    /// <summary>Every entry's time: the same bytes, so the same digests, on every run (the store keeps one copy).</summary>
+    private static readonly DateTimeOffset Epoch = DateTimeOffset.UnixEpoch;
+
     private static readonly string[] Applets =
     [
         "sh", "sleep", "cat", "id", "touch", "chown", "dd", "echo", "ls", "grep", "head", "mkdir", "kill", "true",
@@ -58,15 +61,15 @@ public static class TestImages
         {
             foreach (var dir in new[] { "bin", "etc", "tmp", "proc", "sys", "dev", "root", "home", "home/app", "var", "run" })
             {
-                var entry = new PaxTarEntry(TarEntryType.Directory, dir + "/") { Mode = dir == "tmp" ? (UnixFileMode)0x3FF : (UnixFileMode)0x1ED };
+                var entry = new PaxTarEntry(TarEntryType.Directory, dir + "/") { Mode = dir == "tmp" ? (UnixFileMode)0x3FF : (UnixFileMode)0x1ED, ModificationTime = Epoch };
                 if (dir == "home/app") { entry.Uid = 1654; entry.Gid = 1654; }
                 await tar.WriteEntryAsync(entry);
             }
             var busybox = await System.IO.File.ReadAllBytesAsync("/bin/busybox");
-            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "bin/busybox") { Mode = (UnixFileMode)0x1ED, DataStream = new MemoryStream(busybox) });
+            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "bin/busybox") { Mode = (UnixFileMode)0x1ED, ModificationTime = Epoch, DataStream = new MemoryStream(busybox) });
             foreach (var applet in Applets)
             {
-                await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, $"bin/{applet}") { LinkName = "busybox" });
+                await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, $"bin/{applet}") { LinkName = "busybox", ModificationTime = Epoch });
             }
             await tar.WriteEntryAsync(TextFile("etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1654:1654:app:/home/app:/bin/sh\n"));
             await tar.WriteEntryAsync(TextFile("etc/group", "root:x:0:\napp:x:1654:\nextra:x:4242:app\n"));
@@ -121,7 +124,7 @@ public static class TestImages
     }
 
     private static PaxTarEntry TextFile(string name, string content) =>
-        new(TarEntryType.RegularFile, name) { Mode = (UnixFileMode)0x1A4, DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)) };
+        new(TarEntryType.RegularFile, name) { Mode = (UnixFileMode)0x1A4, ModificationTime = Epoch, DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)) };
 
     private static byte[] Json(object value) => JsonSerializer.SerializeToUtf8Bytes(value);
 

@@ -12,7 +12,7 @@ namespace LocalCluster.Runtime;
 /// <item><c>ROOT/blobs/sha256/&lt;hex&gt;</c>: every blob (manifests, configs, layers) of the loaded images, checked against its digest;</item>
 /// <item><c>ROOT/images.json</c>: <c>{"images": {"docker.io/library/userapi:latest": "sha256:&lt;manifest&gt;"}}</c>, names normalised (<see cref="ImageName"/>);</item>
 /// <item><c>ROOT/rootfs/&lt;manifest hex&gt;/</c>: the image's layers applied in order, whiteouts honoured (umoci <c>raw unpack</c>), once per
-/// manifest digest; containers only ever see it as the read-only lower layer of their overlay.</item>
+/// manifest digest; containers only ever see it as the read-only lower layer of their overlay. A load removes what no name refers to any more.</item>
 /// </list>
 /// <see cref="LoadAsync"/> imports an <c>oci-archive</c> (a tar of an OCI image layout: <c>oci-layout</c>, <c>index.json</c>,
 /// <c>blobs/sha256/...</c>) as <c>ctr images import --digests</c> does for <c>kind load image-archive</c>: each manifest of its
@@ -104,7 +104,15 @@ internal sealed class ImageStore
             loaded.Add((imageName, manifest));
         }
         if (loaded.Count == 0) throw new InvalidDataException($"{archive}: no manifest in index.json carries an image name (io.containerd.image.name or org.opencontainers.image.ref.name)");
+        // A digest name whose manifest no tag names any more is dangling (an older build of a tag just
+        // loaded again); it goes, and with it what only it kept.
+        var tagged = names.Where(n => !n.Key.Contains('@', StringComparison.Ordinal)).Select(n => n.Value).ToHashSet(StringComparer.Ordinal);
+        foreach (var dangling in names.Where(n => n.Key.Contains('@', StringComparison.Ordinal) && !tagged.Contains(n.Value)).Select(n => n.Key).ToList())
+        {
+            names.Remove(dangling);
+        }
         WriteNames(names);
+        await PruneAsync(names);
         return loaded;
     }
 
@@ -133,6 +141,40 @@ internal sealed class ImageStore
 
     /// <summary>Every name in the store with its manifest digest (for <c>local-cluster images list</c>).</summary>
     public IReadOnlyDictionary<string, string> Names() => ReadNames();
+
+    /// <summary>
+    /// Removes unpacked root filesystems that no name refers to any more (an image replaced by a newer
+    /// build under the same tag) and that no container's overlay uses (its lowerdir in
+    /// /proc/self/mountinfo), as the runtime's image garbage collection removes unused snapshots.
+    /// </summary>
+    private async Task PruneAsync(Dictionary<string, string> names)
+    {
+        var used = new HashSet<string>(names.Values.Select(m => m["sha256:".Length..]), StringComparer.Ordinal);
+        var mounts = File.ReadAllText("/proc/self/mountinfo");
+        foreach (var dir in Directory.GetDirectories(Path.Combine(Root, "rootfs")))
+        {
+            var hex = Path.GetFileName(dir);
+            if (used.Contains(hex) || hex.EndsWith(".partial", StringComparison.Ordinal) || mounts.Contains(dir, StringComparison.Ordinal)) continue;
+            await Host.RunAsync("rm", ["-rf", "--one-file-system", dir]);
+            Log.Write($"images: removed the unpacked sha256:{hex}, which no image name refers to any more");
+        }
+
+        // Blobs: those of the named manifests (the manifest, its config, its layers) stay.
+        var blobs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var manifest in names.Values.Distinct(StringComparer.Ordinal))
+        {
+            blobs.Add(manifest);
+            if (!File.Exists(Blob(manifest))) continue;
+            var node = JsonNode.Parse(await File.ReadAllTextAsync(Blob(manifest)))!;
+            if ((string?)node["config"]?["digest"] is { } config) blobs.Add(config);
+            foreach (var layer in node["layers"]?.AsArray() ?? []) blobs.Add((string)layer!["digest"]!);
+        }
+        foreach (var file in Directory.GetFiles(Path.Combine(Root, "blobs", "sha256")))
+        {
+            var name = Path.GetFileName(file);
+            if (name.Length == 64 && !blobs.Contains("sha256:" + name)) File.Delete(file);
+        }
+    }
 
     private string RootFs(string manifest) => Path.Combine(Root, "rootfs", manifest["sha256:".Length..]);
 

@@ -91,11 +91,17 @@ cmd_load() {
 # The archives hack/build-images.sh writes to .local/images; until that script exists, the
 # stand-ins of hack/local-cluster/standin-images.sh (built once, then reused).
 load_archives() {
+    local file files=()
     if [[ ! -x hack/build-images.sh ]]; then
         hack/local-cluster/standin-images.sh
     fi
-    local files=("$archives"/*.tar)
-    [[ -e "${files[0]}" ]] || { log "no image archives in $archives (hack/build-images.sh writes them)"; return 0; }
+    for file in "$archives"/*.tar; do
+        [[ -e "$file" ]] || continue
+        # Once the real images are built, stand-ins left from before must not shadow them.
+        [[ -x hack/build-images.sh && "$(basename "$file")" == standin-* ]] && continue
+        files+=("$file")
+    done
+    ((${#files[@]})) || { log "no image archives in $archives (hack/build-images.sh writes them)"; return 0; }
     cmd_load "${files[@]}"
 }
 

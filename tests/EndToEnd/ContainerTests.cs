@@ -338,8 +338,51 @@ public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelpe
         Say($"Pod deleted: container, process, mounts, cgroups, namespace and directory gone after {took.TotalSeconds:0.0} s");
     }
 
-    [Fact(Timeout = 240_000)]
+    [Fact(Timeout = 120_000)]
     [Order(7)]
+    public async Task DeletionSendsSigtermAndSigkillOnlyAfterTheGracePeriod()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: graceful, namespace: default}
+            spec:
+              terminationGracePeriodSeconds: 3
+              containers:
+              - name: trapper
+                image: lc-test/busybox:root
+                imagePullPolicy: IfNotPresent
+                command: [sh, -c, 'trap "echo got TERM; exit 0" TERM; echo waiting; while true; do sleep 1; done']
+              - name: stubborn
+                image: lc-test/busybox:root
+                imagePullPolicy: IfNotPresent
+                command: [sleep, "3600"]
+            """);
+        var (_, trapper) = await RunningAsync("graceful", "trapper");
+        var (_, stubborn) = await RunningAsync("graceful", "stubborn");
+        var pod = await cluster.GetJsonAsync("get", "pod", "graceful");
+        var log = LogFile(pod, "trapper", 0);
+        await Shell.WaitUntilAsync(() => Task.FromResult(File.Exists(log) && File.ReadAllText(log).Contains("stdout F waiting", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), () => "the trap is set");
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await DeleteAsync("graceful");
+        TimeSpan trapperGone = default, stubbornGone = default;
+        await Shell.WaitUntilAsync(() =>
+        {
+            if (trapperGone == default && !Directory.Exists($"/proc/{trapper}")) trapperGone = watch.Elapsed;
+            if (stubbornGone == default && !Directory.Exists($"/proc/{stubborn}")) stubbornGone = watch.Elapsed;
+            return Task.FromResult(trapperGone != default && stubbornGone != default);
+        }, TimeSpan.FromSeconds(60), () => "both containers' processes gone");
+        // sleep as pid 1 has no SIGTERM handler, so the kernel ignores SIGTERM for it: only the SIGKILL
+        // after the 3 s grace period ends it. The trapper ends on SIGTERM, saying so.
+        Assert.True(stubbornGone >= TimeSpan.FromSeconds(3), $"stubborn lived {stubbornGone.TotalSeconds:0.0} s after the delete, less than its grace period");
+        Assert.Contains("stdout F got TERM", File.ReadAllText(log), StringComparison.Ordinal);
+        Say($"deleted: the trapper ended on SIGTERM after {trapperGone.TotalSeconds:0.0} s, the stubborn one by SIGKILL after {stubbornGone.TotalSeconds:0.0} s (grace 3 s, 1 s drain)");
+    }
+
+    [Fact(Timeout = 240_000)]
+    [Order(8)]
     public async Task TheDatabaseEntryPointFailsVisiblyWithoutOneOfItsFiveCapabilities()
     {
         // The operator's db container with CHOWN taken away: the MySQL image's entry point chowns its
@@ -376,7 +419,7 @@ public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelpe
     }
 
     [Fact(Timeout = 180_000)]
-    [Order(8)]
+    [Order(9)]
     public async Task DownAfterTheKubeletWasKilledLeavesNoContainerProcessMountCgroupOrNamespace()
     {
         var (_, pid) = await RunningAsync("restricted", "main");

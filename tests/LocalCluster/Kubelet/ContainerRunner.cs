@@ -78,6 +78,26 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
     /// <summary>Runs until <paramref name="ct"/> is cancelled, then stops the container within <paramref name="grace"/>.</summary>
     public async Task RunAsync(TimeSpan grace, CancellationToken ct)
     {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await SyncAsync(grace, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // What the runtime did not foresee (a damaged image in the store, a cgroup that cannot be
+                // made) must not end the container's loop: it reads as CreateContainerError and is retried.
+                Log.Write($"pod {pod.Key}: container {spec.Name}: {e}");
+                Set(Waiting("CreateContainerError", e.Message));
+                pod.Event("Warning", "Failed", $"Error: {e.Message}", spec.Name);
+                await Delay(TimeSpan.FromSeconds(5), ct);
+            }
+        }
+    }
+
+    private async Task SyncAsync(TimeSpan grace, CancellationToken ct)
+    {
         var backoff = TimeSpan.Zero;
         while (!ct.IsCancellationRequested)
         {
@@ -182,9 +202,8 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
             return (TimeSpan.Zero, 128, new StartFailure("RunContainerError", $"cannot run runc: {e.Message}"));
         }
         process.StandardInput.Close();
-        var isStarted = false;
-        var stdout = log.PumpAsync(process.StandardOutput.BaseStream, "stdout", () => Volatile.Read(ref isStarted));
-        var stderr = log.PumpAsync(process.StandardError.BaseStream, "stderr", () => Volatile.Read(ref isStarted));
+        var stdout = log.PumpAsync(process.StandardOutput.BaseStream, "stdout");
+        var stderr = log.PumpAsync(process.StandardError.BaseStream, "stderr");
         var exited = process.WaitForExitAsync(CancellationToken.None);
 
         // runc writes the pid file once the container's process has been started (exec'd).
@@ -192,7 +211,7 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
         {
             await Task.WhenAny(exited, Task.Delay(5, CancellationToken.None));
         }
-        Volatile.Write(ref isStarted, File.Exists(pidFile));
+        var isStarted = File.Exists(pidFile);
         if (isStarted) log.Release();
         if (!isStarted)
         {
@@ -251,6 +270,10 @@ internal sealed class ContainerRunner(PodWorker pod, V1Container spec)
         }
         catch (OperationCanceledException)
         {
+        }
+        catch (Exception e)
+        {
+            Log.Write($"pod {pod.Key}: container {spec.Name}: probes ended with {e.GetType().Name}: {e.Message}");
         }
         await exited;
         await Task.WhenAll(stdout, stderr);

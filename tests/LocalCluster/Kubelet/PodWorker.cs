@@ -181,7 +181,14 @@ internal sealed class PodWorker
                 Changed();
                 await Task.Delay(drain);
                 await _stop.CancelAsync();
-                if (_run is not null) await _run;
+                try
+                {
+                    if (_run is not null) await _run;
+                }
+                catch (Exception e)
+                {
+                    Log.Write($"pod {Key}: its containers ended with {e.GetType().Name}: {e.Message}; cleaning up all the same");
+                }
                 // Every container is gone (runc removed each one's cgroups and bundle); then the volumes,
                 // the Pod's cgroup, its network namespace and its directory. Its logs stay until down.
                 await Volumes.TearDownAsync();

@@ -70,7 +70,11 @@ internal static class Probes
         {
             return $"probe timed out after {timeout.TotalSeconds:0} s (context deadline exceeded)";
         }
-        catch (Exception e) when (e is HttpRequestException or SocketException or IOException)
+        catch (InvalidOperationException e)
+        {
+            return e.Message;
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException or System.ComponentModel.Win32Exception)
         {
             return e.InnerException is SocketException s ? $"dial tcp {podIp}: {s.Message}" : e.Message;
         }

@@ -21,6 +21,7 @@ internal sealed class CriLog : IAsyncDisposable
     private readonly FileStream _file;
     private readonly Lock _lock = new();
     private readonly List<byte[]> _held = [];
+    private bool _released;
 
     /// <summary>Opens (appends to) the log file at <paramref name="path"/>.</summary>
     public CriLog(string path)
@@ -42,11 +43,11 @@ internal sealed class CriLog : IAsyncDisposable
 
     /// <summary>
     /// Copies <paramref name="source"/> (a stream of the container) into the file, line by line, until
-    /// it ends. Until <paramref name="started"/> is true, lines are held back: before runc has started
+    /// it ends. Until <see cref="Release"/> is called, lines are held back: before runc has started
     /// the container's process, what arrives on runc's stderr is runc's own error, not the
     /// container's output; <see cref="Release"/> writes them once the start is known.
     /// </summary>
-    public async Task PumpAsync(Stream source, string stream, Func<bool> started)
+    public async Task PumpAsync(Stream source, string stream)
     {
         var buffer = new byte[8192];
         var line = new MemoryStream();
@@ -58,7 +59,7 @@ internal sealed class CriLog : IAsyncDisposable
             {
                 if (buffer[i] != (byte)'\n') continue;
                 line.Write(buffer, start, i - start);
-                Write(stream, 'F', line, started());
+                Write(stream, 'F', line);
                 start = i + 1;
             }
             line.Write(buffer, start, n - start);
@@ -66,26 +67,27 @@ internal sealed class CriLog : IAsyncDisposable
             {
                 var all = line.ToArray();
                 using var part = new MemoryStream(all, 0, MaxLineBytes);
-                Write(stream, 'P', part, started());
+                Write(stream, 'P', part);
                 line.SetLength(0);
                 line.Write(all, MaxLineBytes, all.Length - MaxLineBytes);
             }
         }
-        if (line.Length > 0) Write(stream, 'F', line, started());
+        if (line.Length > 0) Write(stream, 'F', line);
     }
 
-    /// <summary>Writes the lines held back so far (the container has started).</summary>
+    /// <summary>Writes the lines held back so far and every line from now on (the container has started).</summary>
     public void Release()
     {
         lock (_lock)
         {
+            _released = true;
             foreach (var held in _held) _file.Write(held);
             _held.Clear();
             _file.Flush();
         }
     }
 
-    private void Write(string stream, char tag, MemoryStream content, bool started)
+    private void Write(string stream, char tag, MemoryStream content)
     {
         var prefix = Encoding.ASCII.GetBytes($"{Timestamp(DateTime.UtcNow)} {stream} {tag} ");
         var entry = new byte[prefix.Length + content.Length + 1];
@@ -95,7 +97,7 @@ internal sealed class CriLog : IAsyncDisposable
         content.SetLength(0);
         lock (_lock)
         {
-            if (!started)
+            if (!_released)
             {
                 _held.Add(entry);
                 return;

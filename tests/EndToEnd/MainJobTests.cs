@@ -9,7 +9,7 @@ namespace UserApiOperator.EndToEnd;
 
 /// <summary>
 /// The main job end to end, in order: kubectl apply of config/samples/userapi.yaml, the real operator,
-/// Pods of real processes, curl through the nginx Ingress; then what users do to it (kill a process,
+/// Pods of runc containers from the node's images, curl through the nginx Ingress; then what users do to it (kill a process,
 /// stop a database, scale, change the spec, disable the Ingress, delete it), and the cluster's
 /// clean stop. Each step is bounded in time; the budgets are printed.
 /// </summary>
@@ -41,7 +41,25 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
             Assert.StartsWith("10.244.0.", ip, StringComparison.Ordinal);
             Assert.Contains(Netns(pod), await NamespacesAsync());
             Assert.Equal("mariadbd", Comm(Pid(pod, "db")));
-            Assert.Equal("userapi", Comm(Pid(pod, "api")));
+            Assert.Equal("dotnet", Comm(Pid(pod, "api")));
+            Assert.Contains("userapi.dll", File.ReadAllText($"/proc/{Pid(pod, "api")}/cmdline"), StringComparison.Ordinal);
+
+            // The kernel's view of the operator's security contexts: api restricted (uid 1654 from the
+            // image's USER, no capabilities, no_new_privs, seccomp filter, read-only root); db bounded
+            // by the five capabilities its entry point needs, MariaDB itself as the image's mysql user.
+            var api = Pid(pod, "api");
+            Assert.Equal("1654\t1654\t1654\t1654", KernelView.Status(api, "Uid"));
+            Assert.Equal(0UL, KernelView.Caps(api, "CapEff"));
+            Assert.Equal(0UL, KernelView.Caps(api, "CapBnd"));
+            Assert.Equal("1", KernelView.Status(api, "NoNewPrivs"));
+            Assert.Equal("2", KernelView.Status(api, "Seccomp"));
+            Assert.StartsWith("ro,", KernelView.RootMountOptions(api), StringComparison.Ordinal);
+            var db = Pid(pod, "db");
+            // CHOWN 0, DAC_OVERRIDE 1, FOWNER 3, SETGID 6, SETUID 7
+            Assert.Equal((1UL << 0) | (1UL << 1) | (1UL << 3) | (1UL << 6) | (1UL << 7), KernelView.Caps(db, "CapBnd"));
+            Assert.Equal("1", KernelView.Status(db, "NoNewPrivs"));
+            Assert.NotEqual("0", KernelView.Status(db, "Uid").Split('\t')[0]);
+            Assert.Equal("268435456", File.ReadAllText($"/sys/fs/cgroup/memory{KernelView.Cgroup(api, "memory")}/memory.limit_in_bytes").Trim());
         }
 
         var users = JsonNode.Parse(await GetStringAsync("/users"))!.AsArray();
@@ -295,7 +313,7 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
 
     [Fact(Timeout = 120_000)]
     [Order(10)]
-    public async Task AnImageTheTableDoesNotKnowLeavesThePodWaitingInErrImagePull()
+    public async Task AnImageTheNodeDoesNotHaveLeavesThePodWaitingInErrImagePull()
     {
         var manifest = Path.Combine(cluster.StateDir, "nosuch.yaml");
         await File.WriteAllTextAsync(manifest, """
@@ -320,11 +338,11 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
             var pods = (await cluster.GetJsonAsync("get", "pods", "-l", "app=nosuch"))["items"]!.AsArray();
             if (pods.Count != 1) return false;
             podName = (string)pods[0]!["metadata"]!["name"]!;
-            return (string?)Container(pods[0]!, "main")["state"]?["waiting"]?["reason"] == "ErrImagePull";
-        }, TimeSpan.FromSeconds(60), () => "the Pod waiting with ErrImagePull");
+            return (string?)Container(pods[0]!, "main")["state"]?["waiting"]?["reason"] is "ErrImagePull" or "ImagePullBackOff";
+        }, TimeSpan.FromSeconds(60), () => "the Pod waiting with ErrImagePull or ImagePullBackOff");
         var describe = await cluster.KubectlAsync("describe", "pod", podName);
         Assert.True(describe.ExitCode == 0, describe.Transcript);
-        Assert.Contains("ErrImagePull", describe.Output, StringComparison.Ordinal);
+        Assert.Contains("ErrImagePull", describe.Output, StringComparison.Ordinal); // the Event, whichever the state
         Assert.Contains("registry.example.com/nosuch:1.0", describe.Output, StringComparison.Ordinal);
 
         var delete = await cluster.KubectlAsync("delete", "deployment", "nosuch");
@@ -340,6 +358,9 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
         var down = await cluster.DownAsync();
         Assert.True(down.ExitCode == 0, down.Transcript);
         Assert.DoesNotContain(await NamespacesAsync(), n => n.StartsWith("lc-", StringComparison.Ordinal));
+        Assert.Empty(await KernelView.RuncIdsAsync(cluster.StateDir));
+        Assert.Empty(KernelView.MountsUnder(cluster.StateDir));
+        Assert.DoesNotContain(Directory.GetDirectories("/sys/fs/cgroup"), h => Directory.Exists(Path.Combine(h, "local-cluster")));
         Assert.NotEqual(0, (await Shell.RunAsync("ip", ["link", "show", "uapi0"], TimeSpan.FromSeconds(10))).ExitCode);
         var left = Directory.GetDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)).Where(d =>
         {
@@ -393,9 +414,9 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
     private static JsonNode Container(JsonNode pod, string name, bool spec = false) =>
         (spec ? pod["spec"]!["containers"] : pod["status"]!["containerStatuses"])!.AsArray().First(c => (string?)c!["name"] == name)!;
 
-    /// <summary>The pid in a container's containerID (process://PID), the kubelet's contract.</summary>
-    private static int Pid(JsonNode pod, string container) =>
-        int.Parse(((string?)Container(pod, container)["containerID"] ?? "process://0")["process://".Length..], CultureInfo.InvariantCulture);
+    /// <summary>The init pid of a container, from runc's state of the id in its containerID (runc://ID), the kubelet's contract.</summary>
+    private int Pid(JsonNode pod, string container) =>
+        KernelView.PidAsync(cluster.StateDir, KernelView.ContainerId(Container(pod, container))).GetAwaiter().GetResult();
 
     /// <summary>The Pod's network namespace: lc- and the first 10 hex digits of its uid (the kubelet's contract).</summary>
     private static string Netns(JsonNode pod) => "lc-" + ((string)pod["metadata"]!["uid"]!).Replace("-", "", StringComparison.Ordinal)[..10];

@@ -11,6 +11,7 @@ namespace LocalCluster.Kubelet;
 internal sealed class EventRecorder(IKubernetes client, string component, string host)
 {
     private readonly ConcurrentDictionary<string, DateTime> _recent = new();
+    private int _sequence;
 
     public void Record<T>(T obj, string type, string reason, string message, string? fieldPath = null)
         where T : IKubernetesObject<V1ObjectMeta>
@@ -22,7 +23,8 @@ internal sealed class EventRecorder(IKubernetes client, string component, string
         var ns = obj.Metadata.NamespaceProperty ?? "default";
         var ev = new Corev1Event
         {
-            Metadata = new V1ObjectMeta { Name = $"{obj.Metadata.Name}.{now.Ticks:x}", NamespaceProperty = ns },
+            // Unique like the recorder's names (name + hex of the time), with a counter for events of one tick.
+            Metadata = new V1ObjectMeta { Name = $"{obj.Metadata.Name}.{now.Ticks:x}{Interlocked.Increment(ref _sequence) % 4096:x3}", NamespaceProperty = ns },
             InvolvedObject = new V1ObjectReference
             {
                 ApiVersion = obj.ApiVersion,

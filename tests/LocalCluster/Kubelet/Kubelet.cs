@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using LocalCluster.Ingress;
+using LocalCluster.Runtime;
 using LocalCluster.Services;
 
 namespace LocalCluster.Kubelet;
@@ -13,7 +14,7 @@ namespace LocalCluster.Kubelet;
 /// </summary>
 internal sealed class Kubelet
 {
-    /// <summary>Finalizer on the Pods this node runs: deletion waits until the processes and the namespace are gone.</summary>
+    /// <summary>Finalizer on the Pods this node runs: deletion waits until the containers, volumes, cgroups and the namespace are gone.</summary>
     public const string PodFinalizer = "local-cluster.userapi.example.com/kubelet";
 
     /// <summary>The node's name (spec.nodeName of its Pods).</summary>
@@ -27,11 +28,12 @@ internal sealed class Kubelet
     private readonly EndpointsController _endpoints;
     private readonly NginxController _nginx;
 
-    public Kubelet(IKubernetes client, string stateDir, ImageTable images, PodNetwork network, NginxOptions nginx)
+    public Kubelet(IKubernetes client, string stateDir, ImageStore images, PodNetwork network, NginxOptions nginx)
     {
         Client = client;
         StateDir = stateDir;
         Images = images;
+        Runc = new Runc(Path.Combine(stateDir, "runc"));
         Network = network;
         Events = new EventRecorder(client, "kubelet", NodeName);
         Deployments = new("deployments",
@@ -68,7 +70,11 @@ internal sealed class Kubelet
 
     public string StateDir { get; }
 
-    public ImageTable Images { get; }
+    /// <summary>The node's image store.</summary>
+    public ImageStore Images { get; }
+
+    /// <summary>runc with its state in &lt;state&gt;/runc.</summary>
+    public Runc Runc { get; }
 
     public PodNetwork Network { get; }
 

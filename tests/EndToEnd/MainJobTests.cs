@@ -99,7 +99,7 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
         var pod = (await PodsAsync())[0];
         var podName = (string)pod["metadata"]!["name"]!;
         var pid = Pid(pod, "api");
-        Assert.True(Process.GetProcessById(pid) is not null);
+        Assert.True(Directory.Exists($"/proc/{pid}"), $"the api container's process {pid} runs");
         Process.GetProcessById(pid).Kill();
 
         var took = await Shell.WaitUntilAsync(async () =>
@@ -121,6 +121,7 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
         var podName = (string)pod["metadata"]!["name"]!;
         var ip = (string)pod["status"]!["podIP"]!;
         var db = Pid(pod, "db");
+        var reloads = NginxReloads();
         Assert.Equal(0, (await Shell.RunAsync("kill", ["-STOP", db.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10))).ExitCode);
         try
         {
@@ -135,11 +136,15 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
                 return !ready.Contains(ip) && ready.Count == 2;
             }, TimeSpan.FromSeconds(30), () => $"Endpoints with the two other Pods only; now {string.Join(", ", ready)}");
 
-            // Give nginx its reload, then every request must be answered by the two others.
-            await Task.Delay(1000);
+            // nginx has reloaded a configuration without the Pod: its master logged the reconfiguration
+            // and started the new workers. Then, on new connections (an old worker finishes what it
+            // holds), every request must be answered by the two others.
+            await Shell.WaitUntilAsync(() => Task.FromResult(NginxReloads() > reloads && !File.ReadAllText(NginxFile("nginx.conf")).Contains($"{ip}:", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(30), () => "nginx reloaded without the unready Pod");
+            using var fresh = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             for (var i = 0; i < 30; i++)
             {
-                using var response = await Http.GetAsync(new Uri(cluster.IngressUrl, "/users/1"));
+                using var response = await fresh.GetAsync(new Uri(cluster.IngressUrl, "/users/1"));
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
         }
@@ -441,5 +446,28 @@ public sealed class MainJobTests(LocalClusterFixture cluster, ITestOutputHelper 
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: {(int)response.StatusCode} {body}");
         return body;
+    }
+
+    private string NginxFile(string name) => Path.Combine(cluster.StateDir, "nginx", name);
+
+    /// <summary>Reconfigurations nginx's master has completed: "start worker processes" lines after a "reconfiguring" one in its error log.</summary>
+    private int NginxReloads()
+    {
+        var reloads = 0;
+        var reconfiguring = false;
+        foreach (var line in File.ReadLines(NginxFile("error.log")))
+        {
+            if (line.Contains("reconfiguring", StringComparison.Ordinal))
+            {
+                reconfiguring = true;
+            }
+            else if (reconfiguring && line.Contains("start worker process", StringComparison.Ordinal))
+            {
+                reloads++;
+                reconfiguring = false;
+            }
+        }
+
+        return reloads;
     }
 }

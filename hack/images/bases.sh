@@ -13,7 +13,9 @@
 # slim images) and is marked as a stand-in: label and manifest annotation
 # "userapi.example.com/stand-in: true", and org.opencontainers.image.description saying what it is.
 #
-# Usage: hack/images/bases.sh [--rebuild]    build the stand-ins the store lacks (all with --rebuild)
+# Usage: hack/images/bases.sh [--rebuild] [debian] [dotnet]
+#   builds the stand-ins the store lacks (all of them with --rebuild); debian: debian:bookworm-slim
+#   only; dotnet: the sdk and aspnet ones (and debian:bookworm-slim when missing)
 # Usually run by hack/build-images.sh, which sources this file for its functions.
 set -euo pipefail
 
@@ -53,8 +55,8 @@ dotnet_version() {
 # minbase bootstrap of bookworm whose dpkg keeps out documentation, man pages and translations
 # (scripts/.slimify-excludes and .slimify-includes), with the container settings of
 # scripts/debuerreotype-minimizing-config (policy-rc.d that stops services from starting during
-# package installs, apt's cache cleaned after each run, no translations, no autoremove of
-# suggested packages), CMD ["bash"].
+# package installs, dpkg's force-unsafe-io, apt's cache cleaned after each run, no translations, no
+# autoremove of suggested packages), CMD ["bash"]. mmdebstrap itself runs dpkg with force-unsafe-io.
 build_debian() {
     need_packages mmdebstrap
     local tarball="${work}/debian-rootfs.tar" p
@@ -71,8 +73,10 @@ build_debian() {
     done
     # shellcheck disable=SC2016 # the hooks' $1 is mmdebstrap's root directory
     run_logged "mmdebstrap bookworm" mmdebstrap --variant=minbase --mode=root --format=tar "${slim[@]}" \
+        --dpkgopt=force-unsafe-io \
         --customize-hook='printf "#!/bin/sh\nexit 101\n" >"$1/usr/sbin/policy-rc.d"; chmod 0755 "$1/usr/sbin/policy-rc.d"' \
         --customize-hook='printf "%s\n" "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" "APT::Update::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" "Dir::Cache::pkgcache \"\";" "Dir::Cache::srcpkgcache \"\";" >"$1/etc/apt/apt.conf.d/docker-clean"' \
+        --customize-hook='echo force-unsafe-io >"$1/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"' \
         --customize-hook='echo "Acquire::Languages \"none\";" >"$1/etc/apt/apt.conf.d/docker-no-languages"' \
         --customize-hook='printf "%s\n" "APT::AutoRemove::RecommendsImportant \"false\";" "APT::AutoRemove::SuggestsImportant \"false\";" >"$1/etc/apt/apt.conf.d/docker-autoremove-suggests"' \
         bookworm "$tarball"
@@ -228,32 +232,45 @@ build_aspnet() {
     run_logged "commit ${ASPNET_BASE}" bh commit --format oci --rm "$ctr" "$ASPNET_BASE"
 }
 
-# build_bases [--rebuild]: builds the stand-ins that the store lacks (every one with --rebuild), each
-# after what it is built from.
+# build_bases [--rebuild] [debian] [dotnet]: builds the stand-ins that the store lacks (every one
+# with --rebuild): debian:bookworm-slim, and/or the sdk and aspnet ones (which come from it; they
+# are rebuilt too whenever it is). Default: all.
+DEBIAN_BUILT=0
 build_bases() {
-    local rebuild=0
-    [[ "${1:-}" == "--rebuild" ]] && rebuild=1
+    local rebuild=0 want_debian=0 want_dotnet=0 arg
+    for arg; do
+        case "$arg" in
+            --rebuild) rebuild=1 ;;
+            debian) want_debian=1 ;;
+            dotnet) want_dotnet=1 ;;
+            *) die "build_bases: unknown argument ${arg}" ;;
+        esac
+    done
+    [[ "$want_debian" == 1 || "$want_dotnet" == 1 ]] || { want_debian=1; want_dotnet=1; }
     need_packages buildah
     work="$(mktemp -d "${TMPDIR:-/tmp}/userapi-bases.XXXXXX")"
     trap 'rm -rf "$work"; trap - RETURN' RETURN
-    local built=0
-    if [[ "$rebuild" == 1 ]] || ! image_exists "$DEBIAN_BASE"; then
-        timed "stand-in ${DEBIAN_BASE}" build_debian
-        built=1
+    if [[ "$want_debian" == 1 || "$want_dotnet" == 1 ]]; then
+        if [[ "$rebuild" == 1 && "$DEBIAN_BUILT" == 0 ]] || ! image_exists "$DEBIAN_BASE"; then
+            timed "stand-in ${DEBIAN_BASE}" build_debian
+            DEBIAN_BUILT=1
+        fi
     fi
-    if [[ "$rebuild" == 1 || "$built" == 1 ]] || ! image_exists "$SDK_BASE"; then
-        timed "stand-in ${SDK_BASE}" build_sdk
-        built=1
-    fi
-    if [[ "$rebuild" == 1 || "$built" == 1 ]] || ! image_exists "$ASPNET_BASE"; then
-        timed "stand-in ${ASPNET_BASE}" build_aspnet
+    if [[ "$want_dotnet" == 1 ]]; then
+        local built=0
+        if [[ "$rebuild" == 1 || "$DEBIAN_BUILT" == 1 ]] || ! image_exists "$SDK_BASE"; then
+            timed "stand-in ${SDK_BASE}" build_sdk
+            built=1
+        fi
+        if [[ "$rebuild" == 1 || "$built" == 1 ]] || ! image_exists "$ASPNET_BASE"; then
+            timed "stand-in ${ASPNET_BASE}" build_aspnet
+        fi
     fi
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     case "${1:-}" in
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        "" | --rebuild) build_bases "$@" ;;
-        *) die "unknown argument: $1 (usage: hack/images/bases.sh [--rebuild])" ;;
+        *) build_bases "$@" ;;
     esac
 fi

@@ -116,26 +116,18 @@ sql_string() {
     printf '%s' "${value//\'/\\\'}"
 }
 
-# client_options [--no-password]: the client's option file, with the root password unless told not to.
-client_options() {
-    printf '[client]\n'
-    if [[ "${1:-}" != --no-password && -n "$MYSQL_ROOT_PASSWORD" ]]; then
-        printf 'password="%s"\n' "$(sql_string "$MYSQL_ROOT_PASSWORD" | sed 's/"/\\"/g')"
-    fi
-}
-
-# process_sql [--no-password] [CLIENT-OPTION...]: runs the SQL on stdin as root over the socket.
+# process_sql [--no-password] [CLIENT-OPTION...]: runs the SQL on stdin as root over the socket,
+# with the root password (in MYSQL_PWD, so that no character of it needs quoting) unless told not to.
 process_sql() {
-    local password=()
+    local password="$MYSQL_ROOT_PASSWORD"
     if [[ "${1:-}" == --no-password ]]; then
-        password=(--no-password)
+        password=""
         shift
     fi
     if [[ -n "$MYSQL_DATABASE" ]]; then
         set -- --database="$MYSQL_DATABASE" "$@"
     fi
-    mariadb --defaults-extra-file=<(client_options "${password[@]}") --protocol=socket -uroot \
-        --socket="$SOCKET" --comments "$@"
+    MYSQL_PWD="$password" mariadb --no-defaults --protocol=socket -uroot --socket="$SOCKET" --comments "$@"
 }
 
 temp_server_start() {
@@ -157,7 +149,7 @@ temp_server_start() {
 }
 
 temp_server_stop() {
-    if ! mariadb-admin --defaults-extra-file=<(client_options) --socket="$SOCKET" --user=root shutdown; then
+    if ! MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mariadb-admin --no-defaults --socket="$SOCKET" --user=root shutdown; then
         fail "could not shut down the temporary server"
     fi
     wait "$TEMP_PID" || true

@@ -17,6 +17,7 @@ IMAGES_LOG="${IMAGES_LOG:-${IMAGES_OUT}/build.log}"
 # Labels and annotations that mark what was built here. A stand-in (a base image built from Debian's
 # packages under the name of an image that cannot be pulled here) carries STANDIN_KEY=true; an image
 # built on top of one carries STANDIN_KEY=base. Both say so in org.opencontainers.image.description.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 STANDIN_KEY="userapi.example.com/stand-in"
 
 # say MESSAGE...: a progress line on stderr (nothing in quiet mode).

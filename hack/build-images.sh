@@ -64,6 +64,12 @@ done
 export IMAGES_QUIET IMAGES_VERBOSE
 
 mkdir -p "$IMAGES_OUT"
+# One build at a time per output directory (a test fixture and a person may start one together).
+exec 8>"${IMAGES_OUT}/.lock"
+if ! flock --nonblock 8; then
+    say "==> waiting for the other hack/build-images.sh (lock ${IMAGES_OUT}/.lock)"
+    flock 8
+fi
 : >"$IMAGES_LOG"
 total_start="$(now)"
 
@@ -74,7 +80,7 @@ base_of() {
 
 # build_buildah KEY: buildah bud of one image into the store.
 #
-# The .NET builds mount this machine's NuGet package cache (~/.nuget/packages) at the build
+# The .NET builds mount this machine's NuGet package cache ($NUGET_PACKAGES, else ~/.nuget/packages) at the build
 # container's /root/.nuget/packages, so `dotnet restore` takes every package the machine already
 # has from there and downloads only what it lacks (through the CA certificates and NuGet settings
 # of the sdk stand-in, which also make a restore without the mount work). Measured here, restore of
@@ -89,10 +95,10 @@ build_buildah() {
     IFS='|' read -r name dockerfile archive <<<"${IMAGES[$key]}"
     base="$(base_of "$dockerfile")"
     description="${name}, built on this machine from ${dockerfile} on the local stand-in base image ${base} (hack/images/bases.sh): for local clusters only, never push it."
-    local volumes=()
+    local volumes=() packages="${NUGET_PACKAGES:-${HOME:-/root}/.nuget/packages}"
     if [[ "$dockerfile" == Dockerfile.* ]]; then
-        mkdir -p "${HOME}/.nuget/packages"
-        volumes=(--volume "${HOME}/.nuget/packages:/root/.nuget/packages")
+        mkdir -p "$packages"
+        volumes=(--volume "${packages}:/root/.nuget/packages")
     fi
     run_logged "buildah bud ${name}" bh bud --pull=never --isolation chroot --layers --format oci \
         --file "${IMAGES_REPO}/${dockerfile}" --tag "$(full_name "$name")" "${volumes[@]}" \

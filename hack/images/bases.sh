@@ -98,7 +98,7 @@ build_debian() {
 #
 # A build container does not inherit this machine's setup, so the machine's own CA certificates
 # (/usr/local/share/ca-certificates, gathered by update-ca-certificates), its NuGet settings
-# (~/.nuget/NuGet/NuGet.Config) and its NUGET_* environment are added: `dotnet restore` inside a
+# (~/.nuget/NuGet/NuGet.Config) and its NUGET_* environment (not its paths) are added: `dotnet restore` inside a
 # build then reaches the same package registry as on the machine. hack/build-images.sh also mounts
 # the machine's package cache, so that a restore whose packages the machine already has downloads
 # nothing (see there).
@@ -117,8 +117,9 @@ build_sdk() {
         run_logged "add this machine's CA certificates" bh copy "$ctr" /usr/local/share/ca-certificates/ /usr/local/share/ca-certificates/
         run_logged "update-ca-certificates" bh run --isolation chroot "$ctr" -- update-ca-certificates
     fi
-    if [[ -f "${HOME}/.nuget/NuGet/NuGet.Config" ]]; then
-        run_logged "add this machine's NuGet settings" bh copy "$ctr" "${HOME}/.nuget/NuGet/NuGet.Config" /root/.nuget/NuGet/NuGet.Config
+    local nuget_config="${HOME:-/root}/.nuget/NuGet/NuGet.Config"
+    if [[ -f "$nuget_config" ]]; then
+        run_logged "add this machine's NuGet settings" bh copy "$ctr" "$nuget_config" /root/.nuget/NuGet/NuGet.Config
     fi
     run_logged "add the app user" bh run --isolation chroot "$ctr" -- sh -ec "
         groupadd --gid=${APP_UID} app
@@ -139,7 +140,7 @@ build_sdk() {
     local name
     while IFS='=' read -r name _; do
         env+=("${name}=${!name}")
-    done < <(env | grep -E '^NUGET_[A-Z_]+=' | grep -v '^NUGET_XMLDOC_MODE=' || true)
+    done < <(env | grep -E '^NUGET_[A-Z_]+=' | grep -vE '^NUGET_(XMLDOC_MODE|PACKAGES|HTTP_CACHE_PATH|PLUGINS_CACHE_PATH|SCRATCH)=' || true)
     local args=() e
     for e in "${env[@]}"; do args+=(--env "$e"); done
     bh config "${args[@]}" "$ctr"

@@ -11,7 +11,8 @@
 #   mysql-k8s          root, exactly CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID, no_new_privs,
 #                      writable root, an empty /var/lib/mysql: the server runs as mysql, answers
 #                      SQL over TCP with MYSQL_ROOT_PASSWORD (and refuses a wrong one) and holds
-#                      hack/seed.sql's Main.Users; without CHOWN it stops at once, naming it.
+#                      hack/seed.sql's Main.Users, again after a restart on the same data; without
+#                      any one of the five capabilities it stops at once, naming it.
 #
 # Usage: hack/images/smoke-test.sh [IMAGE...]      (default: the three; build them first with
 #                                                  hack/build-images.sh)
@@ -256,15 +257,34 @@ smoke_mysql() {
     "${RUNC[@]}" kill "smoke-$$-mysql-k8s" TERM
     wait_for 60 "exit on SIGTERM" bash -c "! kill -0 $pid" && check "stops on SIGTERM" true
 
-    # Without CHOWN (four of the five): a clear error and a non-zero exit, at once.
-    caps='["CAP_DAC_OVERRIDE","CAP_FOWNER","CAP_SETGID","CAP_SETUID"]'
+    # A restart of the container on the same data directory (what the kubelet does after a crash):
+    # the data and the password stay, nothing is initialised again.
     "${RUNC[@]}" delete --force "smoke-$$-mysql-k8s" >/dev/null 2>&1 || true
-    write_spec mysql-k8s "$(image_args)" "$env" 0 0 false "$caps" "$MEMORY" "" \
-        "[$(bind "$(empty_dir mysql-data-2)" /var/lib/mysql)]"
-    containers+=("smoke-$$-nochown")
-    output="$(timeout 60 "${RUNC[@]}" run --bundle "${work}/mysql-k8s/bundle" "smoke-$$-nochown" </dev/null 2>&1)" || rc=$?
-    check "without CHOWN it exits with an error (exit ${rc})" test "$rc" -ne 0 -a "$rc" -ne 124
-    check "without CHOWN it names the missing capability" contains "without the capabilities CHOWN" "$output"
+    start="$(now)"
+    start mysql-k8s
+    pid="$PID"
+    if wait_for 120 "SQL after a restart on the same data directory" "${sql[@]}" "-p${password}" -e 'SELECT 1'; then
+        say "        first SQL answer $(elapsed "$start") s after the restart"
+        check "after a restart Main.Users still holds its rows" equals "$seeded" "$("${sql[@]}" "-p${password}" -N -e 'SELECT COUNT(*) FROM Main.Users')"
+        check "after a restart nothing was initialised again" bash -c "! grep -q 'Initializing database files' '${work}/mysql-k8s.log'"
+    else
+        sed 's/^/        | /' "${work}/mysql-k8s.log" | tail -n 30
+    fi
+    "${RUNC[@]}" delete --force "smoke-$$-mysql-k8s" >/dev/null 2>&1 || true
+
+    # Without any one of the five: a clear error naming it and a non-zero exit, at once.
+    local missing
+    for missing in CHOWN DAC_OVERRIDE FOWNER SETGID SETUID; do
+        caps="$(jq -nc --arg m "CAP_${missing}" '["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FOWNER","CAP_SETGID","CAP_SETUID"] - [$m]')"
+        write_spec mysql-k8s "$(image_args)" "$env" 0 0 false "$caps" "$MEMORY" "" \
+            "[$(bind "$(empty_dir "mysql-data-no-${missing}")" /var/lib/mysql)]"
+        containers+=("smoke-$$-no-${missing,,}")
+        rc=0
+        output="$(timeout 60 "${RUNC[@]}" run --bundle "${work}/mysql-k8s/bundle" "smoke-$$-no-${missing,,}" </dev/null 2>&1)" || rc=$?
+        # shellcheck disable=SC2016 # the inner bash expands them
+        check "without ${missing} it exits at once with an error naming it (exit ${rc})" \
+            bash -c '[[ "$1" != 0 && "$1" != 124 && "$2" == *"without the capabilities $3 "* ]]' _ "$rc" "$output" "$missing"
+    done
 }
 
 total="$(now)"

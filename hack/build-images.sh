@@ -7,7 +7,7 @@
 #
 # Usage: hack/build-images.sh [OPTION...] [IMAGE...]     (no IMAGE: all three)
 #   -q, --quiet        print only the archives' paths, one a line (errors still go to stderr)
-#   -v, --verbose      also show the builders' output (always in .local/images/build.log)
+#   -v, --verbose      also show the builders' output (always in .local/images/logs/)
 #   --rebuild-bases    rebuild the stand-in base images even when the store has them
 #   -h, --help         this text
 #
@@ -63,7 +63,9 @@ done
 [[ ${#selected[@]} -gt 0 ]] || selected=("${ORDER[@]}")
 export IMAGES_QUIET IMAGES_VERBOSE
 
-mkdir -p "$IMAGES_OUT"
+IMAGES_LOGS="${IMAGES_OUT}/logs"
+IMAGES_LOG="${IMAGES_LOGS}/build.log"
+mkdir -p "$IMAGES_OUT" "$IMAGES_LOGS"
 # One build at a time per output directory (a test fixture and a person may start one together).
 exec 8>"${IMAGES_OUT}/.lock"
 if ! flock --nonblock 8; then
@@ -199,25 +201,27 @@ else
     rebuild=()
     [[ "$rebuild_bases" == 1 ]] && rebuild=(--rebuild)
     dotnet_keys=()
-    mysql_keys=()
     for key in "${selected[@]}"; do
-        if [[ "$key" == mysql-k8s ]]; then mysql_keys+=("$key"); else dotnet_keys+=("$key"); fi
+        [[ "$key" == mysql-k8s ]] || dotnet_keys+=("$key")
     done
-    # Every image comes from debian:bookworm-slim (the sdk and aspnet stand-ins too); then the
-    # database image (apt and dpkg bound) builds beside the .NET ones (compiler bound), each with its
-    # own log.
+    # Every image comes from debian:bookworm-slim (the sdk and aspnet stand-ins too). Then two
+    # branches side by side, each with its own log: the database image (mostly apt and dpkg), and
+    # the sdk and aspnet stand-ins then the .NET images one after the other (mostly the compiler;
+    # two compilers at once on two cores were slower here, not faster).
     build_bases "${rebuild[@]}" debian
     pids=()
-    if [[ ${#mysql_keys[@]} -gt 0 ]]; then
+    if [[ " ${selected[*]} " == *" mysql-k8s "* ]]; then
         (
-            IMAGES_LOG="${IMAGES_OUT}/build-mysql-k8s.log"
+            IMAGES_LOG="${IMAGES_LOGS}/mysql-k8s.log"
             : >"$IMAGES_LOG"
-            build_branch "${mysql_keys[@]}"
+            build_branch mysql-k8s
         ) &
         pids+=($!)
     fi
     if [[ ${#dotnet_keys[@]} -gt 0 ]]; then
         (
+            IMAGES_LOG="${IMAGES_LOGS}/dotnet.log"
+            : >"$IMAGES_LOG"
             build_bases "${rebuild[@]}" dotnet
             build_branch "${dotnet_keys[@]}"
         ) &

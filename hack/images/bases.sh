@@ -51,43 +51,48 @@ dotnet_version() {
     find "$dir" -mindepth 1 -maxdepth 1 -type d -name '10.0.*' -printf '%f\n' | sort -V | tail -n 1
 }
 
-# build_debian: debian:bookworm-slim as the Debian project's images are built (debuerreotype): a
-# minbase bootstrap of bookworm whose dpkg keeps out documentation, man pages and translations
-# (scripts/.slimify-excludes and .slimify-includes), with the container settings of
-# scripts/debuerreotype-minimizing-config (policy-rc.d that stops services from starting during
-# package installs, dpkg's force-unsafe-io, apt's cache cleaned after each run, no translations, no
-# autoremove of suggested packages), CMD ["bash"]. mmdebstrap itself runs dpkg with force-unsafe-io.
-build_debian() {
+# bootstrap DIR: a Debian bookworm root filesystem in DIR (empty), as the Debian
+# project's images are built (debuerreotype): a minbase bootstrap whose dpkg keeps out
+# documentation, man pages and translations (scripts/.slimify-excludes and .slimify-includes), with
+# the container settings of scripts/debuerreotype-minimizing-config (policy-rc.d that stops services
+# from starting during package installs, dpkg's force-unsafe-io, apt's cache cleaned after each
+# run, no translations, no autoremove of suggested packages). mmdebstrap writes straight into DIR,
+# a working container's mount point (no tarball written and read back).
+bootstrap() {
     need_packages mmdebstrap
-    local tarball="${work}/debian-rootfs.tar" p
-    local slim=()
+    local dir="$1" p
+    local args=(--variant=minbase --mode=root --format=directory --dpkgopt=force-unsafe-io)
     for p in /usr/share/doc/'*' /usr/share/info/'*' /usr/share/linda/'*' /usr/share/lintian/overrides/'*' \
         /usr/share/locale/'*' /usr/share/man/'*' /usr/share/doc/kde/HTML/'*'/'*' /usr/share/gnome/help/'*'/'*' \
         /usr/share/omf/'*'/'*'-'*'.emf; do
-        slim+=(--dpkgopt="path-exclude=${p}")
+        args+=(--dpkgopt="path-exclude=${p}")
     done
     for p in /usr/share/doc/'*'/copyright /usr/share/doc/kde/HTML/C/'*' /usr/share/gnome/help/'*'/C/'*' \
         /usr/share/locale/all_languages /usr/share/locale/currency/'*' /usr/share/locale/l10n/'*' \
         /usr/share/locale/languages /usr/share/locale/locale.alias /usr/share/omf/'*'/'*'-C.emf; do
-        slim+=(--dpkgopt="path-include=${p}")
+        args+=(--dpkgopt="path-include=${p}")
     done
     # shellcheck disable=SC2016 # the hooks' $1 is mmdebstrap's root directory
-    run_logged "mmdebstrap bookworm" mmdebstrap --variant=minbase --mode=root --format=tar "${slim[@]}" \
-        --dpkgopt=force-unsafe-io \
+    run_logged "mmdebstrap bookworm" mmdebstrap "${args[@]}" \
         --customize-hook='printf "#!/bin/sh\nexit 101\n" >"$1/usr/sbin/policy-rc.d"; chmod 0755 "$1/usr/sbin/policy-rc.d"' \
         --customize-hook='printf "%s\n" "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" "APT::Update::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" "Dir::Cache::pkgcache \"\";" "Dir::Cache::srcpkgcache \"\";" >"$1/etc/apt/apt.conf.d/docker-clean"' \
         --customize-hook='echo force-unsafe-io >"$1/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"' \
         --customize-hook='echo "Acquire::Languages \"none\";" >"$1/etc/apt/apt.conf.d/docker-no-languages"' \
         --customize-hook='printf "%s\n" "APT::AutoRemove::RecommendsImportant \"false\";" "APT::AutoRemove::SuggestsImportant \"false\";" >"$1/etc/apt/apt.conf.d/docker-autoremove-suggests"' \
-        bookworm "$tarball"
-    local ctr
+        bookworm "$dir"
+}
+
+# build_debian: debian:bookworm-slim (see bootstrap), CMD ["bash"].
+build_debian() {
+    local ctr mnt
     ctr="$(bh from --pull=never scratch)"
-    run_logged "add the Debian root filesystem" bh add "$ctr" "$tarball" /
+    mnt="$(bh mount "$ctr")"
+    bootstrap "$mnt"
+    bh umount "$ctr" >/dev/null
     bh config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         --cmd '["bash"]' --os linux --arch amd64 "$ctr"
     config_marks "$ctr" "$DEBIAN_BASE"
     run_logged "commit ${DEBIAN_BASE}" bh commit --format oci --rm "$ctr" "$DEBIAN_BASE"
-    rm -f "$tarball"
 }
 
 # build_sdk: the .NET SDK image (src/sdk/10.0/noble on src/aspnet, src/runtime and
@@ -234,8 +239,8 @@ build_aspnet() {
 }
 
 # build_bases [--rebuild] [debian] [dotnet]: builds the stand-ins that the store lacks (every one
-# with --rebuild): debian:bookworm-slim, and/or the sdk and aspnet ones (which come from it; they
-# are rebuilt too whenever it is). Default: all.
+# with --rebuild): debian:bookworm-slim, and/or the sdk and aspnet ones, which come from it (and are
+# rebuilt whenever it is). Default: all.
 DEBIAN_BUILT=0
 build_bases() {
     local rebuild=0 want_debian=0 want_dotnet=0 arg
@@ -249,13 +254,10 @@ build_bases() {
     done
     [[ "$want_debian" == 1 || "$want_dotnet" == 1 ]] || { want_debian=1; want_dotnet=1; }
     need_packages buildah
-    work="$(mktemp -d "${TMPDIR:-/tmp}/userapi-bases.XXXXXX")"
-    trap 'rm -rf "$work"; trap - RETURN' RETURN
-    if [[ "$want_debian" == 1 || "$want_dotnet" == 1 ]]; then
-        if [[ "$rebuild" == 1 && "$DEBIAN_BUILT" == 0 ]] || ! image_exists "$DEBIAN_BASE"; then
-            timed "stand-in ${DEBIAN_BASE}" build_debian
-            DEBIAN_BUILT=1
-        fi
+    if [[ "$want_debian" == 1 || "$want_dotnet" == 1 ]] \
+        && { [[ "$rebuild" == 1 && "$DEBIAN_BUILT" == 0 ]] || ! image_exists "$DEBIAN_BASE"; }; then
+        timed "stand-in ${DEBIAN_BASE}" build_debian
+        DEBIAN_BUILT=1
     fi
     if [[ "$want_dotnet" == 1 ]]; then
         local built=0

@@ -196,6 +196,7 @@ if docker info >/dev/null 2>&1; then
         timed "build ${IMAGES[$key]%%|*}" build_docker "$key"
     done
 else
+    [[ "$(id -u)" == 0 ]] || die "building with buildah here needs root (chroot isolation, overlay mounts, mmdebstrap); run it as root, or where a Docker engine answers"
     need_packages buildah
     say "==> buildah $(buildah --version | awk '{ print $3 }'), store ${IMAGES_STORE} ($(store_driver))"
     rebuild=()

@@ -11,8 +11,9 @@
 #   mysql-k8s          root, exactly CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID, no_new_privs,
 #                      writable root, an empty /var/lib/mysql: the server runs as mysql, answers
 #                      SQL over TCP with MYSQL_ROOT_PASSWORD (and refuses a wrong one) and holds
-#                      hack/seed.sql's Main.Users, again after a restart on the same data; without
-#                      any one of the five capabilities it stops at once, naming it.
+#                      hack/seed.sql's Main.Users, again after a restart on the same data, and as
+#                      uid 999 without capabilities; without any one of the five capabilities (as
+#                      root) it stops at once, naming it.
 #
 # Usage: hack/images/smoke-test.sh [IMAGE...]      (default: the three; build them first with
 #                                                  hack/build-images.sh)
@@ -267,6 +268,21 @@ smoke_mysql() {
         say "        first SQL answer $(elapsed "$start") s after the restart"
         check "after a restart Main.Users still holds its rows" equals "$seeded" "$("${sql[@]}" "-p${password}" -N -e 'SELECT COUNT(*) FROM Main.Users')"
         check "after a restart nothing was initialised again" bash -c "! grep -q 'Initializing database files' '${work}/mysql-k8s.log'"
+    else
+        sed 's/^/        | /' "${work}/mysql-k8s.log" | tail -n 30
+    fi
+    "${RUNC[@]}" delete --force "smoke-$$-mysql-k8s" >/dev/null 2>&1 || true
+
+    # As the mysql user itself (a securityContext with runAsUser: 999), with no capability at all:
+    # nothing to chown or switch, the official image's non-root path.
+    write_spec mysql-k8s "$(image_args)" "$env" 999 999 false "$NO_CAPS" "$MEMORY" "/var/run/netns/${ns}" \
+        "[$(bind "$(empty_dir mysql-data-999)" /var/lib/mysql)]"
+    start mysql-k8s
+    pid="$PID"
+    if wait_for 120 "SQL as runAsUser 999 without capabilities" "${sql[@]}" "-p${password}" -e 'SELECT 1'; then
+        check "as uid 999 without capabilities it initialises and serves Main.Users" \
+            equals "$seeded" "$("${sql[@]}" "-p${password}" -N -e 'SELECT COUNT(*) FROM Main.Users')"
+        check "as uid 999: no capabilities (kernel: CapEff, CapBnd)" equals "0000000000000000 0000000000000000" "$(status_field "$pid" CapEff) $(status_field "$pid" CapBnd)"
     else
         sed 's/^/        | /' "${work}/mysql-k8s.log" | tail -n 30
     fi

@@ -82,8 +82,8 @@ base_of() {
 
 # build_buildah KEY: buildah bud of one image into the store.
 #
-# The .NET builds mount this machine's NuGet package cache ($NUGET_PACKAGES, else ~/.nuget/packages) at the build
-# container's /root/.nuget/packages, so `dotnet restore` takes every package the machine already
+# The .NET builds mount this machine's NuGet package cache ($NUGET_PACKAGES, else ~/.nuget/packages)
+# at the build container's /root/.nuget/packages, so `dotnet restore` takes every package the machine already
 # has from there and downloads only what it lacks (through the CA certificates and NuGet settings
 # of the sdk stand-in, which also make a restore without the mount work). Measured here, restore of
 # src/Operator in the sdk stand-in: 1.9 s from the package registry, 0.6 s from the mounted cache
@@ -158,13 +158,17 @@ write_archive() {
 }
 
 # record_catalog FULL-NAME ARCHIVE MANIFEST-DIGEST CONFIG-DIGEST: updates .local/images/images.json.
+# The two build branches may finish an archive at the same moment: the update holds a lock.
 record_catalog() {
     local catalog="${IMAGES_OUT}/images.json"
-    [[ -s "$catalog" ]] || echo '{"images": []}' >"$catalog"
-    jq --arg name "$1" --arg archive "$2" --arg manifest "$3" --arg config "$4" \
-        '.images = ([.images[] | select(.name != $name)] + [{"name": $name, "archive": $archive, "manifestDigest": $manifest, "configDigest": $config}] | sort_by(.name))' \
-        "$catalog" >"${catalog}.new"
-    mv "${catalog}.new" "$catalog"
+    (
+        flock 9
+        [[ -s "$catalog" ]] || echo '{"images": []}' >"$catalog"
+        jq --arg name "$1" --arg archive "$2" --arg manifest "$3" --arg config "$4" \
+            '.images = ([.images[] | select(.name != $name)] + [{"name": $name, "archive": $archive, "manifestDigest": $manifest, "configDigest": $config}] | sort_by(.name))' \
+            "$catalog" >"${catalog}.new"
+        mv "${catalog}.new" "$catalog"
+    ) 9>"${IMAGES_OUT}/.images.json.lock"
 }
 
 # build_docker KEY: docker build, then docker save (Docker 25 and later write an OCI layout with

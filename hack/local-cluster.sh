@@ -5,7 +5,8 @@
 # uapi0, 10.244.0.1/24; every container an OCI container run by runc from the node's image store),
 # keeps Endpoints, and serves Ingresses of class nginx with nginx on a loopback port.
 #
-#   hack/local-cluster.sh up          build, load .local/images/*.tar, start, wait until ready (prints the seconds)
+#   hack/local-cluster.sh up          build (the cluster, and the images with hack/build-images.sh), load
+#                                     .local/images/*.tar, start, wait until ready (prints the seconds)
 #   hack/local-cluster.sh load FILE.. import OCI image archives into the node's image store (kind load image-archive)
 #   hack/local-cluster.sh images      list the images in the node's image store
 #   hack/local-cluster.sh down        stop everything: no process, container, mount, cgroup, namespace, bridge, port or state left
@@ -16,7 +17,8 @@
 # keeps only the logs (apiserver.log, kubelet.log, operator.log). The image store is
 # .local/image-store (LOCAL_CLUSTER_IMAGE_STORE) and survives down: a kind node's images go with
 # `kind delete cluster`, but this cache is what keeps a second start quick. LOCAL_CLUSTER_INGRESS_PORT
-# fixes the Ingress's HTTP port (default: a free one); LOCAL_CLUSTER_NO_BUILD=1 skips the build.
+# fixes the Ingress's HTTP port (default: a free one); LOCAL_CLUSTER_NO_BUILD=1 skips both builds
+# (the archives already in .local/images are loaded as they are).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -88,18 +90,11 @@ cmd_load() {
     done
 }
 
-# The archives hack/build-images.sh writes to .local/images; until that script exists, the
-# stand-ins of hack/local-cluster/standin-images.sh (built once, then reused).
+# The archives hack/build-images.sh writes to .local/images, as kind load image-archive imports them.
 load_archives() {
     local file files=()
-    if [[ ! -x hack/build-images.sh ]]; then
-        hack/local-cluster/standin-images.sh
-    fi
     for file in "$archives"/*.tar; do
-        [[ -e "$file" ]] || continue
-        # Once the real images are built, stand-ins left from before must not shadow them.
-        [[ -x hack/build-images.sh && "$(basename "$file")" == standin-* ]] && continue
-        files+=("$file")
+        [[ -e "$file" ]] && files+=("$file")
     done
     ((${#files[@]})) || { log "no image archives in $archives (hack/build-images.sh writes them)"; return 0; }
     cmd_load "${files[@]}"
@@ -184,6 +179,8 @@ cmd_up() {
     if [[ "${LOCAL_CLUSTER_NO_BUILD:-}" != 1 ]]; then
         log "building tests/LocalCluster"
         dotnet build tests/LocalCluster --nologo -v quiet -clp:"NoSummary;ErrorsOnly" >&2
+        log "building the images (hack/build-images.sh: a few seconds when nothing changed)"
+        hack/build-images.sh --quiet >/dev/null
     fi
     [[ -x "$program" ]] || { log "error: $program is missing (dotnet build tests/LocalCluster)"; exit 1; }
     load_archives

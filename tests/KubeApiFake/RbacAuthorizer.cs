@@ -36,12 +36,29 @@ internal sealed class RbacAuthorizer(ResourceStore store)
 {
     private const string RbacGroup = "rbac.authorization.k8s.io";
 
+    private readonly NodeAuthorizer _nodes = new(store);
+
+    /// <summary>
+    /// The chain of <c>--authorization-mode=Node,RBAC</c> behind the privileged-group authorizer:
+    /// the first allow wins, and a denial carries the reasons of every authorizer that gave one, one
+    /// per line (k8s.io/apiserver/pkg/authorization/union/union.go).
+    /// </summary>
     public AuthorizationDecision Authorize(KubeUser user, RequestAttributes request)
     {
         if (user.Groups.Contains(KubeUser.SystemMasters, StringComparer.Ordinal))
         {
             return new AuthorizationDecision(true, $"allowed by the privileged group {KubeUser.SystemMasters}");
         }
+
+        var (nodeAllowed, nodeReason) = _nodes.Authorize(user, request);
+        if (nodeAllowed) return new AuthorizationDecision(true, $"allowed by the Node authorizer to {user.Name}");
+        var rbac = AuthorizeRbac(user, request);
+        if (rbac.Allowed || nodeReason.Length == 0) return rbac;
+        return rbac with { Reason = rbac.Reason.Length == 0 ? nodeReason : $"{nodeReason}\n{rbac.Reason}" };
+    }
+
+    private AuthorizationDecision AuthorizeRbac(KubeUser user, RequestAttributes request)
+    {
 
         var errors = new List<string>();
         foreach (var binding in store.List(KnownResources.ClusterRoleBindings))

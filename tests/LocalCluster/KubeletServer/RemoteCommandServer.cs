@@ -39,6 +39,9 @@ public static class RemoteCommandServer
     /// <summary>How long output may keep coming after the command ended (a background child holding it open), before the end is reported anyway.</summary>
     private static readonly TimeSpan DrainAfterExit = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long the client has to answer the close message before the connection is dropped.</summary>
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>The streams a request asks for (remotecommand <c>Options</c>).</summary>
     public sealed record StreamOptions(bool Stdin, bool Stdout, bool Stderr, bool Tty);
 
@@ -89,6 +92,7 @@ public static class RemoteCommandServer
         {
             await session.SendStatusAsync(InternalError($"error executing command in container: {e.Message}"), gone.Token).ConfigureAwait(false);
             await session.CloseAsync().ConfigureAwait(false);
+            await session.AwaitCloseAsync(CloseHandshakeTimeout).ConfigureAwait(false);
             return;
         }
 
@@ -114,6 +118,11 @@ public static class RemoteCommandServer
             {
                 await session.SendStatusAsync(status, gone.Token).ConfigureAwait(false);
                 await session.CloseAsync().ConfigureAwait(false);
+
+                // The closing handshake: the reader ends on the client's close. Cancelling the read
+                // first would abort the connection (a reset), and a reset can take the last
+                // messages with it before the client has read them.
+                await Task.WhenAny(reader, Task.Delay(CloseHandshakeTimeout, CancellationToken.None)).ConfigureAwait(false);
             }
             await gone.CancelAsync().ConfigureAwait(false);
             try
@@ -216,6 +225,25 @@ public static class RemoteCommandServer
             }
         }
 
+        /// <summary>Reads until the client's close message (or the timeout), discarding anything else.</summary>
+        public async Task AwaitCloseAsync(TimeSpan timeout)
+        {
+            using var cancel = new CancellationTokenSource(timeout);
+            var buffer = new byte[4096];
+            try
+            {
+                while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+                {
+                    var result = await socket.ReceiveAsync(buffer, cancel.Token).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close) return;
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+                // Gone, or too slow: the connection is dropped.
+            }
+        }
+
         /// <summary>Copies a command's output to a channel until its end.</summary>
         public async Task PumpAsync(Stream from, byte channel, CancellationToken cancellationToken)
         {
@@ -246,7 +274,7 @@ public static class RemoteCommandServer
             var message = new MemoryStream();
             try
             {
-                while (socket.State is WebSocketState.Open)
+                while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
                 {
                     var result = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close) break;

@@ -26,7 +26,7 @@ internal sealed class ServingCertificates : IDisposable
     public X509Certificate2 Serving { get; }
 
     /// <summary>The authority as PEM text, as kubeconfig's <c>certificate-authority-data</c> holds it (base64 of this).</summary>
-    public string AuthorityPem => Authority.ExportCertificatePem();
+    public string AuthorityPem => Authority.ExportCertificatePem() + "\n";
 
     /// <summary>
     /// The DNS names in-cluster clients use for the API server, as kubeadm puts them in the serving

@@ -205,8 +205,8 @@ public static class ContainerLogReader
         batch.SetLength(0);
     }
 
-    /// <summary>One parsed entry: when, and its text (with its newline for a full line, without for a partial one).</summary>
-    private readonly record struct Entry(DateTimeOffset Time, byte[] Text);
+    /// <summary>One parsed entry: when (to 100 ns, for since), the time as the kubelet prints it, and its text (with its newline for a full line, without for a partial one).</summary>
+    private readonly record struct Entry(DateTimeOffset Time, string Stamp, byte[] Text);
 
     /// <summary>logs.go <c>parseCRILog</c>; false for a line that is not a CRI entry (skipped, as the kubelet logs and skips it).</summary>
     private static bool Parse(List<byte> line, out Entry entry)
@@ -215,7 +215,8 @@ public static class ContainerLogReader
         var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(line);
         var first = span.IndexOf((byte)' ');
         if (first < 0) return false;
-        if (!DateTimeOffset.TryParse(Encoding.ASCII.GetString(span[..first]), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)) return false;
+        var stamp = Encoding.ASCII.GetString(span[..first]);
+        if (!DateTimeOffset.TryParse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)) return false;
         var rest = span[(first + 1)..];
         var second = rest.IndexOf((byte)' ');
         if (second < 0) return false;
@@ -229,7 +230,7 @@ public static class ContainerLogReader
         var partial = (tagEnd < 0 ? tags : tags[..tagEnd]).SequenceEqual("P"u8);
         var text = rest[(third + 1)..];
         if (partial && text.Length > 0 && text[^1] == (byte)'\n') text = text[..^1];
-        entry = new Entry(time, text.ToArray());
+        entry = new Entry(time, CanonicalStamp(stamp), text.ToArray());
         return true;
     }
 
@@ -241,7 +242,7 @@ public static class ContainerLogReader
         byte[]? line = null;
         if (options.Timestamps && addPrefix)
         {
-            line = [.. Encoding.ASCII.GetBytes(FormatTimestamp(entry.Time) + " "), .. entry.Text];
+            line = [.. Encoding.ASCII.GetBytes(entry.Stamp + " "), .. entry.Text];
             text = line;
         }
         if (text.Length > remaining) text = text[..(int)remaining];
@@ -250,7 +251,29 @@ public static class ContainerLogReader
         return remaining > 0;
     }
 
-    /// <summary>Go's RFC3339Nano: trailing zeros of the fraction dropped, no fraction when it is zero, Z for UTC.</summary>
+    /// <summary>
+    /// A log entry's time as Go's <c>time.Format(RFC3339Nano)</c> prints the time <c>time.Parse</c> read
+    /// (all nine digits kept, trailing zeros of the fraction dropped, no fraction when it is zero, the
+    /// offset as written, Z for a zero offset).
+    /// </summary>
+    private static string CanonicalStamp(string stamp)
+    {
+        var t = stamp.IndexOf('T', StringComparison.Ordinal);
+        var zone = stamp.IndexOfAny(['Z', '+', '-'], Math.Max(t, 0));
+        if (t < 0 || zone < 0) return stamp;
+        var clock = stamp[..zone];
+        var offset = stamp[zone..];
+        if (offset is "+00:00" or "-00:00") offset = "Z";
+        var dot = clock.IndexOf('.', StringComparison.Ordinal);
+        if (dot >= 0)
+        {
+            var fraction = clock[(dot + 1)..].TrimEnd('0');
+            clock = fraction.Length == 0 ? clock[..dot] : clock[..(dot + 1)] + fraction;
+        }
+        return clock + offset;
+    }
+
+    /// <summary>Go's RFC3339Nano of a UTC time: trailing zeros of the fraction dropped, no fraction when it is zero, Z for UTC.</summary>
     public static string FormatTimestamp(DateTimeOffset time)
     {
         var utc = time.UtcDateTime;

@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
 using LocalCluster.KubeletServer;
-using Microsoft.Win32.SafeHandles;
 
 namespace KubeApiFake.Tests.Kubelet;
 
@@ -114,20 +111,20 @@ internal sealed class HostProcessRuntime : IContainerRuntime
 
         public static TerminalProcess Start(IReadOnlyList<string> command)
         {
-            var master = OpenMaster(out var slavePath);
+            var terminal = PseudoTerminal.Open();
             var start = new ProcessStartInfo("/bin/sh")
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (var argument in new[] { "-c", "exec setsid --ctty --wait \"$@\" <\"$0\" >\"$0\" 2>&1", slavePath }.Concat(command))
+            foreach (var argument in new[] { "-c", "exec setsid --ctty --wait \"$@\" <\"$0\" >\"$0\" 2>&1", terminal.SlavePath }.Concat(command))
             {
                 start.ArgumentList.Add(argument);
             }
             var process = Process.Start(start)!;
             process.StandardInput.Close();
-            return new TerminalProcess(process, new PseudoTerminal(master));
+            return new TerminalProcess(process, terminal);
         }
 
         public override Stream? Stdin => _terminal.Input;
@@ -158,32 +155,5 @@ internal sealed class HostProcessRuntime : IContainerRuntime
             _terminal.Dispose();
             _process.Dispose();
         }
-
-        private static SafeFileHandle OpenMaster(out string slavePath)
-        {
-            const int ReadWrite = 2;
-            const int NoControllingTerminal = 0x100;
-            const int CloseOnExec = 0x80000;
-            var fd = PosixOpenpt(ReadWrite | NoControllingTerminal | CloseOnExec);
-            if (fd < 0) throw new Win32Exception(Marshal.GetLastPInvokeError(), "posix_openpt");
-            var master = new SafeFileHandle(fd, ownsHandle: true);
-            if (GrantPt(fd) != 0 || UnlockPt(fd) != 0) throw new Win32Exception(Marshal.GetLastPInvokeError(), "grantpt/unlockpt");
-            var name = new byte[128];
-            if (PtsNameR(fd, name, name.Length) != 0) throw new Win32Exception(Marshal.GetLastPInvokeError(), "ptsname_r");
-            slavePath = Encoding.ASCII.GetString(name, 0, Array.IndexOf(name, (byte)0));
-            return master;
-        }
-
-        [DllImport("libc", EntryPoint = "posix_openpt", SetLastError = true)]
-        private static extern int PosixOpenpt(int flags);
-
-        [DllImport("libc", EntryPoint = "grantpt", SetLastError = true)]
-        private static extern int GrantPt(int fd);
-
-        [DllImport("libc", EntryPoint = "unlockpt", SetLastError = true)]
-        private static extern int UnlockPt(int fd);
-
-        [DllImport("libc", EntryPoint = "ptsname_r", SetLastError = true)]
-        private static extern int PtsNameR(int fd, byte[] buffer, nint length);
     }
 }

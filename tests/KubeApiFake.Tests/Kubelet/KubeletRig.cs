@@ -21,9 +21,10 @@ internal sealed class KubeletRig : IAsyncDisposable, IKubeletHost
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
     private readonly List<string> _kubeletLog = [];
 
-    private KubeletRig(FakeKubeApiServer api, string directory)
+    private KubeletRig(FakeKubeApiServer api, string directory, IContainerRuntime? runtime)
     {
         Api = api;
+        ContainerRuntime = runtime ?? Runtime;
         Directory = directory;
         LogsRoot = System.IO.Directory.CreateDirectory(Path.Combine(directory, "pods")).FullName;
         Kubeconfig = Path.Combine(directory, "kubeconfig");
@@ -32,7 +33,11 @@ internal sealed class KubeletRig : IAsyncDisposable, IKubeletHost
 
     public FakeKubeApiServer Api { get; }
 
+    /// <summary>The runtime of host processes the rig's Pods run with by default.</summary>
     public HostProcessRuntime Runtime { get; } = new();
+
+    /// <summary>The runtime the kubelet's server uses: <see cref="Runtime"/>, or the one given to <see cref="StartAsync"/>.</summary>
+    public IContainerRuntime ContainerRuntime { get; }
 
     public KubeletServer Server { get; private set; } = null!;
 
@@ -44,12 +49,12 @@ internal sealed class KubeletRig : IAsyncDisposable, IKubeletHost
 
     string IKubeletHost.PodLogsRoot => LogsRoot;
 
-    public static async Task<KubeletRig> StartAsync()
+    public static async Task<KubeletRig> StartAsync(IContainerRuntime? runtime = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("kubelet-rig-").FullName;
         var api = await FakeKubeApiServer.StartAsync(new FakeKubeApiServerOptions { UseTls = true, EnableAuthorization = true, EmulateCluster = true });
-        var rig = new KubeletRig(api, directory);
-        rig.Server = await KubeletServer.StartAsync(rig, rig.Runtime, new KubeletServerOptions
+        var rig = new KubeletRig(api, directory, runtime);
+        rig.Server = await KubeletServer.StartAsync(rig, rig.ContainerRuntime, new KubeletServerOptions
         {
             Port = 0,
             Log = line => { lock (rig._kubeletLog) rig._kubeletLog.Add(line); },
@@ -92,7 +97,7 @@ internal sealed class KubeletRig : IAsyncDisposable, IKubeletHost
     /// A Pod on <see cref="NodeName"/> whose containers run (container id <c>runc://&lt;pod&gt;-&lt;container&gt;-0</c>),
     /// as the kubelet reports them, with an empty first log file each.
     /// </summary>
-    public async Task<JsonObject> RunPodAsync(string name, string[] containers, JsonObject? labels = null, string ns = "default")
+    public async Task<JsonObject> RunPodAsync(string name, string[] containers, JsonObject? labels = null, string ns = "default", string? containerId = null)
     {
         var pod = ServiceAccountAdmissionTests.Pod(name, containers, nodeName: NodeName);
         if (labels is not null) pod["metadata"]!["labels"] = labels;
@@ -108,7 +113,7 @@ internal sealed class KubeletRig : IAsyncDisposable, IKubeletHost
         return Api.Store.UpdateStatus(KnownResources.Pods, ns, name, p => p["status"] = new JsonObject
         {
             ["phase"] = "Running",
-            ["containerStatuses"] = new JsonArray([.. containers.Select(c => (JsonNode)RunningStatus(name, c, 0))]),
+            ["containerStatuses"] = new JsonArray([.. containers.Select(c => (JsonNode)RunningStatus(name, c, 0, containerId))]),
         })!;
     }
 
@@ -151,13 +156,13 @@ internal sealed class KubeletRig : IAsyncDisposable, IKubeletHost
         File.AppendAllText(file, text.ToString());
     }
 
-    private static JsonObject RunningStatus(string pod, string container, int restarts) => new()
+    private static JsonObject RunningStatus(string pod, string container, int restarts, string? containerId = null) => new()
     {
         ["name"] = container,
         ["ready"] = true,
         ["restartCount"] = restarts,
         ["image"] = "busybox",
-        ["containerID"] = "runc://" + ContainerId(pod, container, restarts),
+        ["containerID"] = "runc://" + (containerId ?? ContainerId(pod, container, restarts)),
         ["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = "2026-01-01T00:00:00Z" } },
     };
 

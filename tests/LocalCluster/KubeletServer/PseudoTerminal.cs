@@ -1,34 +1,36 @@
 using System.ComponentModel;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Text;
 using Microsoft.Win32.SafeHandles;
 
 namespace LocalCluster.KubeletServer;
 
 /// <summary>
-/// The master side of a pseudo-terminal: received from <c>runc --console-socket</c> (runc sends the
-/// pty master it made inside the container over a Unix socket with <c>SCM_RIGHTS</c>, as
-/// runc/libcontainer/utils/cmsg.go <c>SendFile</c> does), read and written as two streams on
-/// duplicated descriptors, and resized with <c>TIOCSWINSZ</c> (what containerd's and CRI-O's
-/// console handling does for a resize message).
+/// A pseudo-terminal made here (posix_openpt, as a terminal emulator or sshd makes one): its master
+/// side is read and written as two streams on duplicated descriptors and resized with
+/// <c>TIOCSWINSZ</c>, which sends SIGWINCH to the program in the foreground of the other side;
+/// <see cref="SlavePath"/> names the other side (<c>/dev/pts/N</c>) for the program to open.
 /// </summary>
 public sealed class PseudoTerminal : IDisposable
 {
-    private const int SolSocket = 1;
-    private const int ScmRights = 1;
     private const ulong Tiocswinsz = 0x5414;
-    private const int MsgCmsgCloexec = 0x40000000;
     private const int FDupFdCloexec = 1030;
+    private const int ORdWr = 2;
+    private const int ONoCtty = 0x100;
+    private const int OCloExec = 0x80000;
 
     private readonly SafeFileHandle _master;
 
-    /// <summary>Takes ownership of a pty master descriptor.</summary>
-    public PseudoTerminal(SafeFileHandle master)
+    private PseudoTerminal(SafeFileHandle master, string slavePath)
     {
         _master = master;
+        SlavePath = slavePath;
         Output = new FileStream(Duplicate(master), FileAccess.Read, bufferSize: 0);
         Input = new FileStream(Duplicate(master), FileAccess.Write, bufferSize: 0);
     }
+
+    /// <summary>The terminal's other side, <c>/dev/pts/N</c>, where the program's standard streams go.</summary>
+    public string SlavePath { get; }
 
     /// <summary>What the terminal shows (the program's output). Reading it ends with an IOException (EIO) once no program holds the terminal.</summary>
     public Stream Output { get; }
@@ -46,49 +48,21 @@ public sealed class PseudoTerminal : IDisposable
         }
     }
 
-    /// <summary>
-    /// Accepts one connection on <paramref name="listener"/> and receives the descriptor sent with it
-    /// (the first SCM_RIGHTS descriptor of the first message).
-    /// </summary>
-    /// <exception cref="IOException">The peer sent no descriptor.</exception>
-    public static async Task<SafeFileHandle> ReceiveAsync(Socket listener, CancellationToken cancellationToken)
+    /// <summary>Opens a new pseudo-terminal (close-on-exec, not this process's controlling terminal).</summary>
+    /// <exception cref="Win32Exception">The system has no pseudo-terminal to give.</exception>
+    public static PseudoTerminal Open()
     {
-        using var connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-
-        // recvmsg blocks; the peer sends at once, so a worker thread waits at most a moment.
-        return await Task.Run(() => ReceiveDescriptor(connection), cancellationToken).ConfigureAwait(false);
-    }
-
-    private static SafeFileHandle ReceiveDescriptor(Socket connection)
-    {
-        const int DataSize = 4096;
-        const int ControlSize = 64;
-        var data = Marshal.AllocHGlobal(DataSize);
-        var control = Marshal.AllocHGlobal(ControlSize);
-        var iov = Marshal.AllocHGlobal(Marshal.SizeOf<IoVec>());
-        try
+        var fd = PosixOpenpt(ORdWr | ONoCtty | OCloExec);
+        if (fd < 0) throw new Win32Exception(Marshal.GetLastPInvokeError(), "posix_openpt");
+        var master = new SafeFileHandle(fd, ownsHandle: true);
+        var name = new byte[128];
+        if (GrantPt(fd) != 0 || UnlockPt(fd) != 0 || PtsNameR(fd, name, name.Length) != 0)
         {
-            for (var i = 0; i < ControlSize; i++) Marshal.WriteByte(control, i, 0);
-            Marshal.StructureToPtr(new IoVec { Base = data, Length = DataSize }, iov, false);
-            var header = new MsgHdr { Iov = iov, IovLength = 1, Control = control, ControlLength = ControlSize };
-            var received = RecvMsg((int)connection.SafeHandle.DangerousGetHandle(), ref header, MsgCmsgCloexec);
-            if (received < 0) throw new IOException($"recvmsg on the console socket: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
-
-            // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; unsigned char data[]; }
-            if (header.ControlLength >= 20)
-            {
-                var level = Marshal.ReadInt32(control, 8);
-                var type = Marshal.ReadInt32(control, 12);
-                if (level == SolSocket && type == ScmRights) return new SafeFileHandle(Marshal.ReadInt32(control, 16), ownsHandle: true);
-            }
-            throw new IOException("the console socket's peer sent no terminal");
+            var error = Marshal.GetLastPInvokeError();
+            master.Dispose();
+            throw new Win32Exception(error, "grantpt/unlockpt/ptsname_r");
         }
-        finally
-        {
-            Marshal.FreeHGlobal(iov);
-            Marshal.FreeHGlobal(control);
-            Marshal.FreeHGlobal(data);
-        }
+        return new PseudoTerminal(master, Encoding.ASCII.GetString(name, 0, Array.IndexOf(name, (byte)0)));
     }
 
     private static SafeFileHandle Duplicate(SafeFileHandle handle)
@@ -115,28 +89,18 @@ public sealed class PseudoTerminal : IDisposable
         public ushort YPixels;
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public nint Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public nint Name;
-        public uint NameLength;
-        public nint Iov;
-        public nuint IovLength;
-        public nint Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
     // DllImport rather than LibraryImport: the source-generated form needs unsafe code in the project.
-    [DllImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
-    private static extern nint RecvMsg(int socket, ref MsgHdr message, int flags);
+    [DllImport("libc", EntryPoint = "posix_openpt", SetLastError = true)]
+    private static extern int PosixOpenpt(int flags);
+
+    [DllImport("libc", EntryPoint = "grantpt", SetLastError = true)]
+    private static extern int GrantPt(int fd);
+
+    [DllImport("libc", EntryPoint = "unlockpt", SetLastError = true)]
+    private static extern int UnlockPt(int fd);
+
+    [DllImport("libc", EntryPoint = "ptsname_r", SetLastError = true)]
+    private static extern int PtsNameR(int fd, byte[] buffer, nint length);
 
     [DllImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     private static extern int Ioctl(int fd, ulong request, ref WinSize size);

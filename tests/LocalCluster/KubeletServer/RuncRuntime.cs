@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -14,10 +13,11 @@ namespace LocalCluster.KubeletServer;
 /// <c>running</c>; the log path from the <c>io.kubernetes.cri-o.LogPath</c> annotation when the
 /// container has one, as CRI-O records it), and exec is <c>runc exec</c>, which starts the command
 /// with the container's namespaces, user, environment, capabilities and seccomp profile, as a CRI
-/// runtime's exec does. With a terminal, runc makes the pty inside the container and sends its
-/// master over <c>--console-socket</c>, and <c>TERM=xterm</c> is set as containerd sets it for a
-/// terminal exec. runc's <c>--pid-file</c> tells a started command from one that could not start
-/// (runc then exits 255 with its error, e.g. an executable not found).
+/// runtime's exec does. With a terminal (<c>runc exec --tty</c>, and <c>TERM=xterm</c> as
+/// containerd sets it for a terminal exec), runc makes the pty inside the container and relays it
+/// to its own terminal, a <see cref="PseudoTerminal"/> made here. runc's <c>--pid-file</c> tells a
+/// started command from one that could not start (runc then exits 255 with its error, e.g. an
+/// executable not found).
 /// </summary>
 /// <param name="root">runc's state directory (<c>--root</c>).</param>
 /// <param name="runc">The runc binary.</param>
@@ -58,34 +58,45 @@ public sealed partial class RuncRuntime(string root, string runc = "runc") : ICo
         ArgumentNullException.ThrowIfNull(request);
         var work = Directory.CreateTempSubdirectory("runc-exec-");
         var pidFile = Path.Combine(work.FullName, "pid");
-        Socket? consoleSocket = null;
+        PseudoTerminal? terminal = null;
         Process? process = null;
-        Task<Microsoft.Win32.SafeHandles.SafeFileHandle>? terminal = null;
         try
         {
-            var start = new ProcessStartInfo(runc)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var argument in new[] { "--root", root, "exec", "--pid-file", pidFile }) start.ArgumentList.Add(argument);
+            var runcArguments = new List<string> { runc, "--root", root, "exec", "--pid-file", pidFile };
+            ProcessStartInfo start;
             if (request.Tty)
             {
-                var socketPath = Path.Combine(work.FullName, "console.sock");
-                consoleSocket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                consoleSocket.Bind(new UnixDomainSocketEndPoint(socketPath));
-                consoleSocket.Listen(1);
-                terminal = PseudoTerminal.ReceiveAsync(consoleSocket, cancellationToken);
-                foreach (var argument in new[] { "--tty", "--console-socket", socketPath, "--env", "TERM=xterm" }) start.ArgumentList.Add(argument);
+                // runc makes the container's pty and, in the foreground, relays it to a terminal of its
+                // own (it refuses --console-socket without --detach, and a detached command's exit status
+                // would be lost): runc runs on a pty made here, as the session leader with it as its
+                // controlling terminal, so that a resize here reaches runc as SIGWINCH and runc resizes
+                // the container's pty. runc's own errors still go to the stderr pipe. That terminal is
+                // raw from the start (runc makes it raw too, but only once the command may have written):
+                // the container's pty does the terminal's work, and this one only carries bytes.
+                terminal = PseudoTerminal.Open();
+                runcArguments.AddRange(["--tty", "--env", "TERM=xterm"]);
+                start = new ProcessStartInfo("/bin/sh");
+                foreach (var argument in new[] { "-c", "stty raw -echo <\"$0\" && exec setsid --ctty --wait \"$@\" <\"$0\" >\"$0\"", terminal.SlavePath })
+                {
+                    start.ArgumentList.Add(argument);
+                }
             }
-            start.ArgumentList.Add(containerId);
-            foreach (var argument in request.Command) start.ArgumentList.Add(argument);
+            else
+            {
+                start = new ProcessStartInfo(runc);
+                runcArguments.RemoveAt(0);
+            }
+            runcArguments.Add(containerId);
+            runcArguments.AddRange(request.Command);
+            foreach (var argument in runcArguments) start.ArgumentList.Add(argument);
+            start.RedirectStandardInput = true;
+            start.RedirectStandardOutput = true;
+            start.RedirectStandardError = true;
 
             process = Process.Start(start) ?? throw new ExecStartException($"cannot start {runc}");
             if (!request.Stdin || request.Tty) process.StandardInput.Close();
 
-            // Started (pid file written) or failed (runc exited without one); with a terminal, also the pty.
+            // Started (pid file written) or failed (runc exited without one).
             var exited = process.WaitForExitAsync(CancellationToken.None);
             while (!File.Exists(pidFile) && !exited.IsCompleted)
             {
@@ -99,26 +110,18 @@ public sealed partial class RuncRuntime(string root, string runc = "runc") : ICo
             }
             var pid = int.Parse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
 
-            PseudoTerminal? pty = null;
-            if (terminal is not null)
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(10));
-                pty = new PseudoTerminal(await terminal.WaitAsync(timeout.Token).ConfigureAwait(false));
-            }
-
-            var result = new RuncExecProcess(process, pid, pty, request.Stdin && !request.Tty, work);
+            var result = new RuncExecProcess(process, pid, terminal, request.Stdin && !request.Tty, work);
             process = null;
+            terminal = null;
             return result;
         }
-        catch (Exception e) when (e is Win32Exception)
+        catch (Win32Exception e)
         {
             throw new ExecStartException($"cannot run {runc}: {e.Message}");
         }
         finally
         {
-            consoleSocket?.Dispose();
-            _ = terminal?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            terminal?.Dispose();
             if (process is not null)
             {
                 if (!process.HasExited) process.Kill();
@@ -157,7 +160,7 @@ public sealed partial class RuncRuntime(string root, string runc = "runc") : ICo
             Stderr = pty is null ? runc.StandardError.BaseStream : null;
             if (pty is not null)
             {
-                // runc's own output (its errors) is not the command's: read it away so runc never blocks on it.
+                // runc's own errors are not the command's output: read them away so runc never blocks on them.
                 _ = runc.StandardOutput.ReadToEndAsync();
                 _ = runc.StandardError.ReadToEndAsync();
             }
@@ -182,24 +185,23 @@ public sealed partial class RuncRuntime(string root, string runc = "runc") : ICo
 
         public override void Kill()
         {
-            if (Exited.IsCompleted) return;
-
-            // runc forwards the signals it can catch to the command; SIGKILL it cannot, so it goes to the command itself.
-            _ = KillSyscall(_pid, 9);
-            try
-            {
-                _runc.Kill();
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
+            // runc forwards the signals it can catch to the command; SIGKILL it cannot, so it goes to the
+            // command itself. runc, its parent, then reaps it and exits (137), which ends Exited.
+            if (!Exited.IsCompleted) _ = KillSyscall(_pid, 9);
         }
 
         public override async ValueTask DisposeAsync()
         {
             Kill();
-            await Exited.ConfigureAwait(false);
+            try
+            {
+                await Exited.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _runc.Kill(entireProcessTree: true);
+                await Exited.ConfigureAwait(false);
+            }
             _pty?.Dispose();
             _runc.Dispose();
             try

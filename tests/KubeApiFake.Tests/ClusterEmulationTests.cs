@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
+using k8s;
 
 namespace KubeApiFake.Tests;
 
@@ -89,6 +90,61 @@ public sealed class ClusterEmulationTests : FakeServerTest
         // Deleted, they come back (the bootstrap controller keeps them).
         await Http.DeleteJsonAsync("/api/v1/namespaces/default/endpoints/kubernetes");
         Assert.Equal(HttpStatusCode.OK, (await Http.GetJsonAsync("/api/v1/namespaces/default/endpoints/kubernetes")).Code);
+    }
+
+    [Fact]
+    public async Task A_client_configured_as_InClusterConfig_configures_it_works_with_a_pod_bound_token()
+    {
+        // What the kubelet mounts: the kube-root-ca.crt ConfigMap's ca.crt and a TokenRequest token bound to the Pod.
+        var directory = Directory.CreateTempSubdirectory("serviceaccount-").FullName;
+        try
+        {
+            var (_, cm) = await Http.GetJsonAsync("/api/v1/namespaces/default/configmaps/kube-root-ca.crt");
+            await File.WriteAllTextAsync(Path.Combine(directory, "ca.crt"), cm["data"]!["ca.crt"].Str());
+            var (_, pod) = await Http.PostJsonAsync("/api/v1/namespaces/default/pods", ServiceAccountAdmissionTests.Pod("manager", ["manager"]));
+            var (_, token) = await Http.PostJsonAsync("/api/v1/namespaces/default/serviceaccounts/default/token",
+                ServiceAccountTokenTests.TokenRequest(ServiceAccountTokenTests.BoundTo(pod), 3607, null));
+            await File.WriteAllTextAsync(Path.Combine(directory, "token"), token["status"]!["token"].Str());
+            await Http.PostJsonAsync("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", KubeHttp.Parse("""
+                {"metadata":{"name":"default-view-namespaces"},
+                 "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"namespaces-reader"},
+                 "subjects":[{"kind":"ServiceAccount","name":"default","namespace":"default"}]}
+                """));
+            await Http.PostJsonAsync("/apis/rbac.authorization.k8s.io/v1/clusterroles", KubeHttp.Parse("""
+                {"metadata":{"name":"namespaces-reader"},"rules":[{"apiGroups":[""],"resources":["namespaces"],"verbs":["list"]}]}
+                """));
+
+            // KubernetesClientConfiguration.InClusterConfig: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
+            // (the kubernetes Endpoints), ca.crt as the only authority, the token file re-read as it rotates.
+            var (_, endpoints) = await Http.GetJsonAsync("/api/v1/namespaces/default/endpoints/kubernetes");
+            var host = endpoints["subsets"]![0]!["addresses"]![0]!["ip"].Str();
+            var port = endpoints["subsets"]![0]!["ports"]![0]!["port"]!.GetValue<int>();
+            var config = new k8s.KubernetesClientConfiguration
+            {
+                Host = new UriBuilder("https", host, port).ToString(),
+                SslCaCerts = CaCertificates(Path.Combine(directory, "ca.crt")),
+                TokenProvider = new k8s.Authentication.TokenFileAuth(Path.Combine(directory, "token")),
+                Namespace = "default",
+            };
+            using var client = new k8s.Kubernetes(config);
+            var namespaces = await client.CoreV1.ListNamespaceAsync();
+            Assert.Contains(namespaces.Items, n => n.Metadata.Name == "kube-system");
+            Assert.Equal("system:serviceaccount:default:default", Api.Requests[^1].User!.Name);
+            var denied = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => client.CoreV1.ListNamespacedSecretAsync("default"));
+            Assert.Equal(HttpStatusCode.Forbidden, denied.Response.StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>The authorities of a PEM file, as InClusterConfig loads ca.crt (CertUtils.LoadPemFileCert).</summary>
+    private static X509Certificate2Collection CaCertificates(string path)
+    {
+        var certificates = new X509Certificate2Collection();
+        certificates.ImportFromPemFile(path);
+        return certificates;
     }
 
     [Theory]

@@ -32,17 +32,18 @@ internal sealed partial class ApiRequestHandler
     private static bool IsPodStream(ApiRoute route) =>
         route is { Kind: RouteKind.Resource, Group: "", Resource: "pods", Namespace: not null, Name: not null, Subresource: "log" or "exec" or "attach" };
 
-    private async Task ServePodStreamAsync(HttpContext ctx, ApiRoute route, string method)
+    /// <summary>Serves a log, exec or attach request; true when it became an upgraded connection (reported to <paramref name="upgraded"/> as it happened).</summary>
+    private async Task<bool> ServePodStreamAsync(HttpContext ctx, ApiRoute route, string method, Action upgraded)
     {
         var pods = store.Resolve("", route.Version, "pods") ?? throw StatusResponses.ResourceNotFound();
         if (route.Subresource == "log")
         {
             if (method != "GET") throw StatusResponses.MethodNotAllowed();
             await ServeLogAsync(ctx, pods, route.Namespace!, route.Name!).ConfigureAwait(false);
-            return;
+            return false;
         }
         if (method is not ("GET" or "POST")) throw StatusResponses.MethodNotAllowed();
-        await ServeStreamUpgradeAsync(ctx, pods, route.Namespace!, route.Name!, route.Subresource!).ConfigureAwait(false);
+        return await ServeStreamUpgradeAsync(ctx, pods, route.Namespace!, route.Name!, route.Subresource!, upgraded).ConfigureAwait(false);
     }
 
     private async Task ServeLogAsync(HttpContext ctx, ResourceType pods, string ns, string name)
@@ -134,7 +135,7 @@ internal sealed partial class ApiRequestHandler
         }
     }
 
-    private async Task ServeStreamUpgradeAsync(HttpContext ctx, ResourceType pods, string ns, string name, string subresource)
+    private async Task<bool> ServeStreamUpgradeAsync(HttpContext ctx, ResourceType pods, string ns, string name, string subresource, Action upgraded)
     {
         var query = ctx.Request.Query;
         var pod = store.GetForApi(pods, ns, name);
@@ -161,11 +162,11 @@ internal sealed partial class ApiRequestHandler
 
         var upgrade = ctx.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is not { IsUpgradableRequest: true }) throw StatusResponses.BadRequest("Upgrade request required");
-        await ProxyUpgradeAsync(ctx, upgrade, location).ConfigureAwait(false);
+        return await ProxyUpgradeAsync(ctx, upgrade, location, upgraded).ConfigureAwait(false);
     }
 
     /// <summary>upgradeaware.go <c>tryUpgrade</c>: the request goes to the backend with its headers (credentials removed), and a 101 joins the two connections.</summary>
-    private async Task ProxyUpgradeAsync(HttpContext ctx, IHttpUpgradeFeature upgrade, Uri location)
+    private async Task<bool> ProxyUpgradeAsync(HttpContext ctx, IHttpUpgradeFeature upgrade, Uri location, Action upgraded)
     {
         using var outgoing = new HttpRequestMessage(new HttpMethod(ctx.Request.Method), location)
         {
@@ -203,7 +204,7 @@ internal sealed partial class ApiRequestHandler
                 var text = await response.Content.ReadAsByteArrayAsync(ctx.RequestAborted).ConfigureAwait(false);
                 ctx.Response.ContentLength = text.Length;
                 await ctx.Response.Body.WriteAsync(text, ctx.RequestAborted).ConfigureAwait(false);
-                return;
+                return false;
             }
 
             foreach (var header in response.Headers.Concat(response.Content.Headers))
@@ -214,6 +215,7 @@ internal sealed partial class ApiRequestHandler
             await using (backend.ConfigureAwait(false))
             {
                 var clientStream = await upgrade.UpgradeAsync().ConfigureAwait(false);
+                upgraded();
                 await using (clientStream.ConfigureAwait(false))
                 {
                     using var done = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, shutdown);
@@ -227,6 +229,7 @@ internal sealed partial class ApiRequestHandler
                 }
             }
         }
+        return true;
     }
 
     private static async Task PumpAsync(Stream from, Stream to, CancellationToken ct)

@@ -89,8 +89,11 @@ internal sealed partial class ApiRequestHandler(
             }
             if (podStream)
             {
-                await ServePodStreamAsync(ctx, route, method).ConfigureAwait(false);
-                log.Add(recorded with { StatusCode = ctx.Response.StatusCode });
+                // An upgrade is logged when it is made (101), as a watch is when it starts; anything else once answered.
+                if (!await ServePodStreamAsync(ctx, route, method, () => log.Add(recorded with { StatusCode = 101 })).ConfigureAwait(false))
+                {
+                    log.Add(recorded with { StatusCode = ctx.Response.StatusCode });
+                }
                 return;
             }
             if (isWatch)

@@ -90,6 +90,34 @@ public sealed class KubectlExecTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Attach_relays_the_output_from_now_on_until_the_container_stops()
+    {
+        var pod = KubeHttp.Parse((await _rig.Api.CreateClient().GetStringAsync(new Uri("/api/v1/namespaces/default/pods/web", UriKind.Relative))));
+        var file = _rig.LogFile(pod, "api", 0);
+        KubeletRig.AppendLog(file, (DateTimeOffset.UtcNow, "stdout", "before attach"));
+        using var kubectl = Process.Start(_rig.KubectlStart(["attach", "web", "-c", "api"]))!;
+        try
+        {
+            // The attach is up once the kubelet has served its upgrade.
+            await _rig.Api.WaitForRequestAsync(r => r.Path.EndsWith("/attach", StringComparison.Ordinal) && r.StatusCode == 101, TimeSpan.FromSeconds(30));
+            KubeletRig.AppendLog(file, (DateTimeOffset.UtcNow, "stdout", "after attach"), (DateTimeOffset.UtcNow, "stderr", "on stderr"));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            Assert.Equal("after attach", await kubectl.StandardOutput.ReadLineAsync(timeout.Token));
+            // kubectl's own hint comes first on stderr.
+            Assert.Equal("If you don't see a command prompt, try pressing enter.", await kubectl.StandardError.ReadLineAsync(timeout.Token));
+            Assert.Equal("on stderr", await kubectl.StandardError.ReadLineAsync(timeout.Token));
+
+            _rig.Runtime.Set(KubeletRig.ContainerId("web", "api", 0), running: false);
+            await kubectl.WaitForExitAsync(timeout.Token);
+            Assert.True(kubectl.ExitCode == 0, await kubectl.StandardError.ReadToEndAsync(timeout.Token));
+        }
+        finally
+        {
+            if (!kubectl.HasExited) kubectl.Kill();
+        }
+    }
+
+    [Fact]
     public async Task Errors_are_reported_as_kubectl_shows_them()
     {
         var (missing, _, missingError) = await _rig.KubectlAsync(["exec", "web", "-c", "api", "--", "no-such-command"]);

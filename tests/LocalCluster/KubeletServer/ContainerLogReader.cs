@@ -11,6 +11,9 @@ namespace LocalCluster.KubeletServer;
 /// <param name="Timestamps">Prefix every line with its RFC 3339 timestamp (nanoseconds).</param>
 public sealed record ContainerLogOptions(long Tail, DateTimeOffset Since, long LimitBytes, bool Follow, bool Timestamps)
 {
+    /// <summary>Where to start reading (a byte offset at a line's start) instead of <see cref="Tail"/>; negative for none.</summary>
+    public long StartOffset { get; init; } = -1;
+
     /// <summary>
     /// From the API's options at <paramref name="now"/> (logs.go <c>NewLogOptions</c>): sinceSeconds
     /// counts back from now, and a later sinceTime wins.
@@ -32,7 +35,8 @@ public sealed record ContainerLogOptions(long Tail, DateTimeOffset Since, long L
 /// file, since skips older entries, timestamps prefix each new line (not the continuations of a
 /// partial one), limitBytes cuts the output, and follow waits for more at the end of the file, on
 /// the file changing or at least every second, until the container no longer runs; a file
-/// replaced (rotated) is reopened. Both streams go to one output, as in the kubelet's server.
+/// replaced (rotated) is reopened. Both streams go to one output, as in the kubelet's server, or
+/// each to its own (for attach).
 /// </summary>
 public static class ContainerLogReader
 {
@@ -43,10 +47,12 @@ public static class ContainerLogReader
 
     /// <summary>
     /// Writes the entries of <paramref name="path"/> to <paramref name="output"/> (flushed after each
-    /// batch). <paramref name="isRunning"/> is asked when following reaches the end of the file.
+    /// batch), those of stderr to <paramref name="errorOutput"/> when one is given.
+    /// <paramref name="isRunning"/> is asked when following reaches the end of the file.
     /// </summary>
     /// <exception cref="IOException">The file cannot be opened (<c>failed to open log file</c>).</exception>
-    public static async Task ReadAsync(string path, ContainerLogOptions options, Func<CancellationToken, Task<bool>> isRunning, Stream output, CancellationToken cancellationToken)
+    public static async Task ReadAsync(string path, ContainerLogOptions options, Func<CancellationToken, Task<bool>> isRunning, Stream output,
+        CancellationToken cancellationToken, Stream? errorOutput = null)
     {
         FileStream file;
         try
@@ -62,7 +68,7 @@ public static class ContainerLogReader
         using var changed = new SemaphoreSlim(0);
         try
         {
-            file.Seek(FindTailStart(file, options.Tail), SeekOrigin.Begin);
+            file.Seek(options.StartOffset >= 0 ? options.StartOffset : FindTailStart(file, options.Tail), SeekOrigin.Begin);
             var limited = options.Tail >= 0 && !options.Follow;
             var remainingLines = options.Tail;
             var remainingBytes = options.LimitBytes < 0 ? long.MaxValue : options.LimitBytes;
@@ -70,7 +76,7 @@ public static class ContainerLogReader
             var running = true;
             var pending = new List<byte>();
             var buffer = new byte[64 * 1024];
-            var batch = new MemoryStream();
+            var batch = new Batches(output, errorOutput);
             while (true)
             {
                 if (limited && remainingLines == 0) break;
@@ -88,7 +94,7 @@ public static class ContainerLogReader
                         {
                             if (!Write(entry, options, isNewLine, batch, ref remainingBytes))
                             {
-                                await FlushAsync(batch, output, cancellationToken).ConfigureAwait(false);
+                                await batch.FlushAsync(cancellationToken).ConfigureAwait(false);
                                 return;
                             }
                             if (limited) remainingLines--;
@@ -97,7 +103,7 @@ public static class ContainerLogReader
                         pending.Clear();
                     }
                     pending.AddRange(buffer.AsSpan(start, read - start));
-                    await FlushAsync(batch, output, cancellationToken).ConfigureAwait(false);
+                    await batch.FlushAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
@@ -109,7 +115,7 @@ public static class ContainerLogReader
                     {
                         Write(last, options, isNewLine, batch, ref remainingBytes);
                     }
-                    await FlushAsync(batch, output, cancellationToken).ConfigureAwait(false);
+                    await batch.FlushAsync(cancellationToken).ConfigureAwait(false);
                     return;
                 }
                 if (!running) return;
@@ -197,16 +203,31 @@ public static class ContainerLogReader
         return watcher;
     }
 
-    private static async Task FlushAsync(MemoryStream batch, Stream output, CancellationToken cancellationToken)
+    /// <summary>What is to be written next, per output (one for both streams when there is no error output).</summary>
+    private sealed class Batches(Stream output, Stream? errorOutput)
     {
-        if (batch.Length == 0) return;
-        await output.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), cancellationToken).ConfigureAwait(false);
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        batch.SetLength(0);
+        private readonly MemoryStream _out = new();
+        private readonly MemoryStream? _err = errorOutput is null ? null : new MemoryStream();
+
+        public MemoryStream For(bool stderr) => stderr && _err is not null ? _err : _out;
+
+        public async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            await FlushAsync(_out, output, cancellationToken).ConfigureAwait(false);
+            if (_err is not null) await FlushAsync(_err, errorOutput!, cancellationToken).ConfigureAwait(false);
+        }
+
+        private static async Task FlushAsync(MemoryStream batch, Stream to, CancellationToken cancellationToken)
+        {
+            if (batch.Length == 0) return;
+            await to.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), cancellationToken).ConfigureAwait(false);
+            await to.FlushAsync(cancellationToken).ConfigureAwait(false);
+            batch.SetLength(0);
+        }
     }
 
     /// <summary>One parsed entry: when (to 100 ns, for since), the time as the kubelet prints it, and its text (with its newline for a full line, without for a partial one).</summary>
-    private readonly record struct Entry(DateTimeOffset Time, string Stamp, byte[] Text);
+    private readonly record struct Entry(DateTimeOffset Time, string Stamp, bool Stderr, byte[] Text);
 
     /// <summary>logs.go <c>parseCRILog</c>; false for a line that is not a CRI entry (skipped, as the kubelet logs and skips it).</summary>
     private static bool Parse(List<byte> line, out Entry entry)
@@ -230,13 +251,14 @@ public static class ContainerLogReader
         var partial = (tagEnd < 0 ? tags : tags[..tagEnd]).SequenceEqual("P"u8);
         var text = rest[(third + 1)..];
         if (partial && text.Length > 0 && text[^1] == (byte)'\n') text = text[..^1];
-        entry = new Entry(time, CanonicalStamp(stamp), text.ToArray());
+        entry = new Entry(time, CanonicalStamp(stamp), stream.SequenceEqual("stderr"u8), text.ToArray());
         return true;
     }
 
     /// <summary>logs.go <c>logWriter.write</c>: false once the byte limit is reached.</summary>
-    private static bool Write(Entry entry, ContainerLogOptions options, bool addPrefix, MemoryStream output, ref long remaining)
+    private static bool Write(Entry entry, ContainerLogOptions options, bool addPrefix, Batches batches, ref long remaining)
     {
+        var output = batches.For(entry.Stderr);
         if (entry.Time < options.Since) return true;
         ReadOnlySpan<byte> text = entry.Text;
         byte[]? line = null;
@@ -281,6 +303,14 @@ public static class ContainerLogReader
         var ticks = utc.Ticks % TimeSpan.TicksPerSecond;
         if (ticks != 0) text += "." + (ticks * 100).ToString("D9", CultureInfo.InvariantCulture).TrimEnd('0');
         return text + "Z";
+    }
+
+    /// <summary>Where the file's last complete line ends now (the offset a read of what comes next starts at).</summary>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static long EndOfLastLine(string path)
+    {
+        using var file = Open(path);
+        return FindTailStart(file, 0);
     }
 
     /// <summary>

@@ -36,10 +36,11 @@ public sealed class KubeletServerOptions
 /// <c>GetKubeletContainerLogs</c>: <see cref="ContainerLogLocator"/> and <see cref="ContainerLogReader"/>),
 /// and <c>/exec/{namespace}/{pod}[/{uid}]/{container}?command=..&amp;input=1&amp;output=1&amp;error=1&amp;tty=1</c>
 /// (<c>getExec</c>: the running container is found first, then the remote command protocol runs
-/// the command through the <see cref="IContainerRuntime"/>; <see cref="RemoteCommandServer"/>).
+/// the command through the <see cref="IContainerRuntime"/>; <see cref="RemoteCommandServer"/>), and
+/// <c>/attach/...</c> with the same streams (the container's output from now on).
 /// Errors are plain text with the kubelet's status codes and words. A real kubelet serves HTTPS and
 /// authorises the API server's client certificate; this one serves plain HTTP, for an API server on
-/// the same machine. SPDY, attach and port-forward are not served.
+/// the same machine. SPDY and port-forward are not served.
 /// </summary>
 public sealed class KubeletServer : IAsyncDisposable
 {
@@ -113,6 +114,12 @@ public sealed class KubeletServer : IAsyncDisposable
                     break;
                 case ["exec", var ns, var pod, var uid, var container]:
                     await ExecAsync(ctx, ns, pod, uid, container).ConfigureAwait(false);
+                    break;
+                case ["attach", var ns, var pod, var container]:
+                    await AttachAsync(ctx, ns, pod, null, container).ConfigureAwait(false);
+                    break;
+                case ["attach", var ns, var pod, var uid, var container]:
+                    await AttachAsync(ctx, ns, pod, uid, container).ConfigureAwait(false);
                     break;
                 default:
                     await TextAsync(ctx, 404, "404 page not found").ConfigureAwait(false);
@@ -213,28 +220,74 @@ public sealed class KubeletServer : IAsyncDisposable
     /// <summary>server.go <c>getExec</c>: the kubelet's <c>GetExec</c> finds the running container, then the stream is served.</summary>
     private async Task ExecAsync(HttpContext ctx, string ns, string podName, string? uid, string containerName)
     {
+        if (await StreamTargetAsync(ctx, ns, podName, uid, containerName).ConfigureAwait(false) is not var (options, protocol, containerId, _, _))
+        {
+            return;
+        }
+        var command = ctx.Request.Query["command"].Select(c => c ?? "").ToList();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _stopping.Token);
+        await RemoteCommandServer.ServeAsync(ctx, protocol, options,
+            ct => _runtime.ExecAsync(containerId, new ExecRequest(command, options.Stdin, options.Tty), ct),
+            "[" + string.Join(" ", command) + "]", stop.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// server.go <c>getAttach</c>: the container's output from now on, each stream on its channel, until
+    /// the container stops. The containers here run with their output to the log only (no open stdin,
+    /// no terminal), so attach follows the log file from its end, as the runtime's attach would relay
+    /// the same output.
+    /// </summary>
+    private async Task AttachAsync(HttpContext ctx, string ns, string podName, string? uid, string containerName)
+    {
+        if (await StreamTargetAsync(ctx, ns, podName, uid, containerName).ConfigureAwait(false) is not var (options, protocol, containerId, pod, status))
+        {
+            return;
+        }
+        var path = status.LogPath ?? ContainerLogLocator.LogPathByLayout(_host.PodLogsRoot, pod, containerName, containerId);
+
+        // "From now on" is where the log ends before the client is answered: what the container writes
+        // once the client is attached reaches it.
+        var start = path is not null && File.Exists(path) ? ContainerLogReader.EndOfLastLine(path) : -1;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _stopping.Token);
+        await RemoteCommandServer.ServeAttachAsync(ctx, protocol, options, async (stdout, stderr, ct) =>
+        {
+            if (path is null || start < 0) throw new IOException($"no log of container {containerId}");
+            await ContainerLogReader.ReadAsync(path, new ContainerLogOptions(Tail: -1, DateTimeOffset.MinValue, LimitBytes: -1, Follow: true, Timestamps: false) { StartOffset = start },
+                async c => (await _runtime.GetContainerStatusAsync(containerId, c).ConfigureAwait(false))?.Running ?? false,
+                stdout, ct, stderr).ConfigureAwait(false);
+        }, stop.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What exec and attach share before the stream starts: the options, the Pod, its running container
+    /// (kubelet_pods.go <c>GetExec</c>/<c>GetAttach</c> find only a running one: 500 <c>container not
+    /// found ("c")</c> otherwise, which kubectl shows as <c>unable to upgrade connection: ...</c>), and a
+    /// WebSocket subprotocol both sides speak. Null after answering the request with the refusal.
+    /// </summary>
+    private async Task<(RemoteCommandServer.StreamOptions Options, string Protocol, string ContainerId, V1Pod Pod, RuntimeContainerStatus Status)?> StreamTargetAsync(
+        HttpContext ctx, string ns, string podName, string? uid, string containerName)
+    {
         if (RemoteCommandServer.ParseOptions(ctx.Request.Query, out var error) is not { } options)
         {
             await TextAsync(ctx, 400, error).ConfigureAwait(false);
-            return;
+            return null;
         }
         if (_host.GetPodByName(ns, podName) is not { } pod || (uid is not null && uid != pod.Metadata.Uid))
         {
             await TextAsync(ctx, 404, "pod does not exist").ConfigureAwait(false);
-            return;
+            return null;
         }
 
-        // kubelet_pods.go GetExec: only a running container is found.
         var running = (pod.Status?.ContainerStatuses ?? []).Concat(pod.Status?.InitContainerStatuses ?? [])
             .FirstOrDefault(s => s.Name == containerName && s.State?.Running is not null && !string.IsNullOrEmpty(s.ContainerID));
         var containerId = running is null ? null : ContainerLogLocator.ParseContainerId(running.ContainerID);
-        if (containerId is null || (await _runtime.GetContainerStatusAsync(containerId, ctx.RequestAborted).ConfigureAwait(false)) is not { Running: true })
+        var status = containerId is null ? null : await _runtime.GetContainerStatusAsync(containerId, ctx.RequestAborted).ConfigureAwait(false);
+        if (containerId is null || status is not { Running: true })
         {
             await TextAsync(ctx, 500, $"container not found (\"{containerName}\")").ConfigureAwait(false);
-            return;
+            return null;
         }
 
-        var command = ctx.Request.Query["command"].Select(c => c ?? "").ToList();
         if (!ctx.WebSockets.IsWebSocketRequest)
         {
             // httpstream.Handshake / the SPDY upgrader: a client that cannot speak WebSocket gets a plain refusal.
@@ -242,18 +295,14 @@ public sealed class KubeletServer : IAsyncDisposable
             await TextAsync(ctx, 400, upgrade.Length == 0
                 ? "unable to upgrade: missing upgrade headers in request"
                 : $"unable to upgrade: {upgrade} is not served by this kubelet, which speaks the remote command protocol over WebSocket (v4.channel.k8s.io, v5.channel.k8s.io)").ConfigureAwait(false);
-            return;
+            return null;
         }
         if (RemoteCommandServer.Negotiate(ctx.WebSockets.WebSocketRequestedProtocols) is not { } protocol)
         {
             await TextAsync(ctx, 403, $"requested protocol(s) are not supported: [{string.Join(" ", ctx.WebSockets.WebSocketRequestedProtocols)}]; supports [{string.Join(" ", RemoteCommandServer.Protocols)}]").ConfigureAwait(false);
-            return;
+            return null;
         }
-
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _stopping.Token);
-        await RemoteCommandServer.ServeAsync(ctx, protocol, options,
-            ct => _runtime.ExecAsync(containerId, new ExecRequest(command, options.Stdin, options.Tty), ct),
-            "[" + string.Join(" ", command) + "]", stop.Token).ConfigureAwait(false);
+        return (options, protocol, containerId, pod, status);
     }
 
     private static bool HasContainer(V1Pod pod, string name) =>

@@ -137,6 +137,69 @@ public static class RemoteCommandServer
     }
 
     /// <summary>
+    /// Serves an attach (remotecommand <c>ServeAttach</c>): <paramref name="attach"/> writes the
+    /// container's output to the stdout and stderr channels until the container stops (or the client
+    /// goes), then the end is reported as Success, or as an InternalError
+    /// (<c>error attaching to container: ...</c>) when <paramref name="attach"/> throws an
+    /// <see cref="IOException"/>. What the client sends on stdin is read and dropped: the containers
+    /// here run without an open stdin.
+    /// </summary>
+    public static async Task ServeAttachAsync(HttpContext context, string protocol, StreamOptions options,
+        Func<Stream, Stream, CancellationToken, Task> attach, CancellationToken cancellationToken)
+    {
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            SubProtocol = protocol,
+            KeepAliveInterval = TimeSpan.FromSeconds(30),
+        }).ConfigureAwait(false);
+        var session = new Session(socket, protocol);
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
+        var reader = session.ReadAsync(null, options with { Stdin = false }, gone.Token);
+        var stdout = new ChannelStream(session, options.Stdout || options.Tty ? StdoutChannel : null);
+        var stderr = new ChannelStream(session, options.Stderr ? StderrChannel : null);
+        var attached = attach(stdout, stderr, gone.Token);
+        if (await Task.WhenAny(attached, reader).ConfigureAwait(false) == reader)
+        {
+            // The client went away first.
+            await gone.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await attached.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or WebSocketException)
+            {
+                // Nothing is left to relay.
+            }
+            return;
+        }
+
+        JsonObject status;
+        try
+        {
+            await attached.ConfigureAwait(false);
+            status = new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Success" };
+        }
+        catch (IOException e)
+        {
+            status = InternalError($"error attaching to container: {e.Message}");
+        }
+        try
+        {
+            await session.SendStatusAsync(status, gone.Token).ConfigureAwait(false);
+            await session.CloseAsync().ConfigureAwait(false);
+
+            // The closing handshake ends the reader (see ServeAsync).
+            await Task.WhenAny(reader, Task.Delay(CloseHandshakeTimeout, CancellationToken.None)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+            // The client went away meanwhile.
+        }
+        await gone.CancelAsync().ConfigureAwait(false);
+        await reader.ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// remotecommand <c>ServeExec</c>'s failure for an exit code other than 0, with containerd's text
     /// of the exit error (pkg/cri/server/streaming.go: <c>error executing command [..], exit code N</c>).
     /// </summary>
@@ -161,6 +224,39 @@ public static class RemoteCommandServer
         ["details"] = new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["message"] = message }) },
         ["code"] = 500,
     };
+
+    /// <summary>A write-only stream whose writes are messages on one channel (or go nowhere when the channel was not asked for).</summary>
+    private sealed class ChannelStream(Session session, byte? channel) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (channel is { } c && buffer.Length > 0) await session.SendAsync(c, buffer, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>One connection: framing by protocol, one send at a time.</summary>
     private sealed class Session(WebSocket socket, string protocol)
@@ -267,9 +363,9 @@ public static class RemoteCommandServer
         }
 
         /// <summary>Reads the client's messages (stdin, resize, close) until the connection closes.</summary>
-        public async Task ReadAsync(ExecProcess process, StreamOptions options, CancellationToken cancellationToken)
+        public async Task ReadAsync(ExecProcess? process, StreamOptions options, CancellationToken cancellationToken)
         {
-            var stdin = options.Stdin ? process.Stdin : null;
+            var stdin = options.Stdin ? process?.Stdin : null;
             var buffer = new byte[64 * 1024];
             var message = new MemoryStream();
             try
@@ -310,7 +406,7 @@ public static class RemoteCommandServer
                                 stdin = null;
                             }
                             break;
-                        case ResizeChannel when options.Tty && data.Length > 0:
+                        case ResizeChannel when options.Tty && data.Length > 0 && process is not null:
                             Resize(process, data);
                             break;
                     }

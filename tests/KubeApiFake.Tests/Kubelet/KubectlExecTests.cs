@@ -4,7 +4,8 @@ using System.Text.Json.Nodes;
 namespace KubeApiFake.Tests.Kubelet;
 
 /// <summary>
-/// <c>kubectl exec</c> as users run it (kubectl 1.32: WebSocket <c>v5.channel.k8s.io</c>), through
+/// <c>kubectl exec</c> as users run it (kubectl 1.32, chosen by the server's version: WebSocket
+/// <c>v5.channel.k8s.io</c>), through
 /// the fake API server's pods/exec upgrade proxy to the kubelet's server, whose runtime runs the
 /// command as a host process: output on the right streams, exit codes, stdin with <c>-i</c> ended
 /// by end of file, a terminal with <c>-t</c>, <c>deploy/NAME</c>, and the errors kubectl shows.
@@ -15,7 +16,7 @@ public sealed class KubectlExecTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _rig = await KubeletRig.StartAsync();
+        _rig = await KubeletRig.StartAsync(gitVersion: "v1.32.0");
         await _rig.RunPodAsync("web", ["api", "db"], new JsonObject { ["app"] = "web" });
     }
 
@@ -24,6 +25,7 @@ public sealed class KubectlExecTests : IAsyncLifetime
     [Fact]
     public async Task Output_streams_and_the_exit_code_come_back()
     {
+        Assert.StartsWith("Client Version: v1.32.", (await _rig.KubectlAsync(["version", "--client"])).Stdout, StringComparison.Ordinal);
         var (code, stdout, stderr) = await _rig.KubectlAsync(["exec", "web", "-c", "api", "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2"]);
         Assert.True(code == 0, stderr + _rig.KubeletLog);
         Assert.Equal("to-stdout\n", stdout);

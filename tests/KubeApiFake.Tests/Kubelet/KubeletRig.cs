@@ -49,10 +49,20 @@ internal sealed class KubeletRig : IAsyncDisposable, IKubeletHost
 
     string IKubeletHost.PodLogsRoot => LogsRoot;
 
-    public static async Task<KubeletRig> StartAsync(IContainerRuntime? runtime = null)
+    /// <summary>
+    /// Starts the rig. The machine's kubectl is a dispatcher that runs the kubectl of the server's minor
+    /// version, so <paramref name="gitVersion"/> chooses the kubectl under test too.
+    /// </summary>
+    public static async Task<KubeletRig> StartAsync(IContainerRuntime? runtime = null, string gitVersion = "v1.31.0")
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("kubelet-rig-").FullName;
-        var api = await FakeKubeApiServer.StartAsync(new FakeKubeApiServerOptions { UseTls = true, EnableAuthorization = true, EmulateCluster = true });
+        var api = await FakeKubeApiServer.StartAsync(new FakeKubeApiServerOptions
+        {
+            UseTls = true,
+            EnableAuthorization = true,
+            EmulateCluster = true,
+            GitVersion = gitVersion,
+        });
         var rig = new KubeletRig(api, directory, runtime);
         rig.Server = await KubeletServer.StartAsync(rig, rig.ContainerRuntime, new KubeletServerOptions
         {

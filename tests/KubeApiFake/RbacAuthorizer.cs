@@ -29,8 +29,9 @@ public sealed record AuthorizationDecision(bool Allowed, string Reason);
 /// (a list or watch without a <c>metadata.name</c> field selector has no name, so it is denied);
 /// nonResourceURLs match exactly, as <c>*</c>, or by a trailing-<c>*</c> prefix. ClusterRoles
 /// with an <c>aggregationRule</c> get the rules of the ClusterRoles their selectors match, as the
-/// clusterrole-aggregation controller would have written them. Not modelled: the Node authorizer,
-/// webhooks, ABAC, and RBAC's escalation checks on writes of roles and bindings.
+/// clusterrole-aggregation controller would have written them. Nodes are first judged by the
+/// <see cref="NodeAuthorizer"/>. Not modelled: webhooks, ABAC, and RBAC's escalation checks on
+/// writes of roles and bindings.
 /// </remarks>
 internal sealed class RbacAuthorizer(ResourceStore store)
 {
@@ -59,7 +60,6 @@ internal sealed class RbacAuthorizer(ResourceStore store)
 
     private AuthorizationDecision AuthorizeRbac(KubeUser user, RequestAttributes request)
     {
-
         var errors = new List<string>();
         foreach (var binding in store.List(KnownResources.ClusterRoleBindings))
         {

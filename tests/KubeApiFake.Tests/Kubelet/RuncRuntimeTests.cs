@@ -6,7 +6,7 @@ namespace KubeApiFake.Tests.Kubelet;
 
 /// <summary>
 /// <see cref="RuncRuntime"/> against a real runc container: exec runs inside it (its environment,
-/// hostname and read-only root), with piped streams or the pty runc sends over the console socket,
+/// hostname and read-only root), with piped streams or on the pty runc makes in the container,
 /// start failures come back with runc's message, killing an exec leaves the container's own process
 /// alone; and, end to end, kubectl exec and kubectl exec -it reach it through the API server and
 /// the kubelet's server.

@@ -99,8 +99,9 @@ public static class RemoteCommandServer
         await using (process.ConfigureAwait(false))
         {
             var reader = session.ReadAsync(process, options, gone.Token);
-            var stdout = options.Stdout || options.Tty ? session.PumpAsync(process.Stdout, StdoutChannel, gone.Token) : Task.CompletedTask;
-            var stderr = options.Stderr && process.Stderr is { } err ? session.PumpAsync(err, StderrChannel, gone.Token) : Task.CompletedTask;
+            // Output nobody asked for is read all the same (and dropped), so the command never blocks on it.
+            var stdout = session.PumpAsync(process.Stdout, options.Stdout || options.Tty ? StdoutChannel : null, gone.Token);
+            var stderr = process.Stderr is { } err ? session.PumpAsync(err, options.Stderr ? StderrChannel : null, gone.Token) : Task.CompletedTask;
 
             // The client going away ends the command too.
             var exited = process.Exited;
@@ -340,8 +341,8 @@ public static class RemoteCommandServer
             }
         }
 
-        /// <summary>Copies a command's output to a channel until its end.</summary>
-        public async Task PumpAsync(Stream from, byte channel, CancellationToken cancellationToken)
+        /// <summary>Copies a command's output to a channel (or nowhere) until its end.</summary>
+        public async Task PumpAsync(Stream from, byte? channel, CancellationToken cancellationToken)
         {
             var buffer = ArrayPool<byte>.Shared.Rent(32 * 1024);
             try
@@ -349,7 +350,7 @@ public static class RemoteCommandServer
                 int read;
                 while ((read = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    await SendAsync(channel, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    if (channel is { } c) await SendAsync(c, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (IOException)

@@ -21,8 +21,9 @@ internal sealed partial class ApiRequestHandler(
         var route = ApiRoute.Parse(request.Path.Value ?? "/");
         var isWatch = route.Kind == RouteKind.Resource && method == "GET"
                       && (route.LegacyWatch || request.Query["watch"].ToString() is "true" or "1");
+        var podStream = IsPodStream(route);
         string? body = null;
-        if (method is "POST" or "PUT" or "PATCH" or "DELETE")
+        if (method is "POST" or "PUT" or "PATCH" or "DELETE" && !podStream)
         {
             using var reader = new StreamReader(request.Body, Encoding.UTF8);
             body = await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
@@ -82,6 +83,19 @@ internal sealed partial class ApiRequestHandler(
 
         try
         {
+            if (AccessControl.UserOf(ctx) is { NodeName.Length: > 0 } node)
+            {
+                NodeRestriction.Admit(store, node, RequestAttributes.From(method, request.Path.Value ?? "/", request.QueryString.Value ?? ""), body);
+            }
+            if (podStream)
+            {
+                // An upgrade is logged when it is made (101), as a watch is when it starts; anything else once answered.
+                if (!await ServePodStreamAsync(ctx, route, method, () => log.Add(recorded with { StatusCode = 101 })).ConfigureAwait(false))
+                {
+                    log.Add(recorded with { StatusCode = ctx.Response.StatusCode });
+                }
+                return;
+            }
             if (isWatch)
             {
                 await ServeWatchAsync(ctx, route, recorded).ConfigureAwait(false);
@@ -171,6 +185,10 @@ internal sealed partial class ApiRequestHandler(
         if (route.Subresource == "scale" && route.Name is not null && rt.Scale is { } scale)
         {
             return DispatchScale(ctx, rt, scale, route, method, body);
+        }
+        if (route is { Subresource: "token", Name: not null, Namespace: not null } && rt is { Group: "", Plural: "serviceaccounts" })
+        {
+            return method == "POST" ? CreateToken(route.Namespace, route.Name, body) : throw StatusResponses.MethodNotAllowed();
         }
         if (route.Subresource is not null && !(route.Subresource == "status" && rt.HasStatusSubresource))
         {

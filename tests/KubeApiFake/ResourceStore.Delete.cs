@@ -93,6 +93,7 @@ public sealed partial class ResourceStore
         }
         if (propagation == "Orphan") Orphan(so.Uid);
         else CollectGarbage(so.Uid);
+        ReactLocked("DELETED", so.Key);
         return final;
     }
 

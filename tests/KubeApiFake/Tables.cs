@@ -114,6 +114,7 @@ internal static class Tables
         return (rt.Group, rt.Plural) switch
         {
             ("", "pods") => Pods,
+            ("", "nodes") => Nodes,
             ("apps", "deployments") => Deployments,
             ("", "services") => Services,
             ("networking.k8s.io", "ingresses") => Ingresses,
@@ -269,6 +270,58 @@ internal static class Tables
             Str(spec?["nodeName"]) is { Length: > 0 } node ? node : None,
             Str(status?["nominatedNodeName"]) is { Length: > 0 } nominated ? nominated : None,
             gates == 0 ? None : $"{gates}",
+        ];
+    }
+
+    private static readonly Printer Nodes = new(
+        [
+            NameColumn,
+            new("Status", "string", "The status of the node"),
+            new("Roles", "string", "The roles of the node"),
+            AgeColumn,
+            new("Version", "string", "Kubelet Version reported by the node."),
+            new("Internal-IP", "string", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1),
+            new("External-IP", "string", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1),
+            new("OS-Image", "string", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", 1),
+            new("Kernel-Version", "string", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
+            new("Container-Runtime", "string", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).", 1),
+        ],
+        NodeCells);
+
+    /// <summary>
+    /// printNode of printers.go: STATUS from the Ready condition (Ready, NotReady, or Unknown without
+    /// one; ",SchedulingDisabled" when cordoned), ROLES from the <c>node-role.kubernetes.io/&lt;role&gt;</c>
+    /// and <c>kubernetes.io/role</c> labels, VERSION the kubelet's; wide: the first InternalIP and
+    /// ExternalIP, OS image, kernel and container runtime.
+    /// </summary>
+    private static JsonNode?[] NodeCells(JsonObject node, DateTimeOffset now)
+    {
+        var status = node["status"] as JsonObject;
+        var ready = (status?["conditions"] as JsonArray)?.OfType<JsonObject>().LastOrDefault(c => Str(c["type"]) == "Ready");
+        var states = new List<string> { ready is null ? "Unknown" : Str(ready["status"]) == "True" ? "Ready" : "NotReady" };
+        if (JsonUtil.IsTrue(node["spec"]?["unschedulable"])) states.Add("SchedulingDisabled");
+        var roles = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (key, value) in JsonUtil.Labels(node))
+        {
+            if (key.StartsWith("node-role.kubernetes.io/", StringComparison.Ordinal) && key.Length > "node-role.kubernetes.io/".Length)
+            {
+                roles.Add(key["node-role.kubernetes.io/".Length..]);
+            }
+            else if (key == "kubernetes.io/role" && value.Length > 0)
+            {
+                roles.Add(value);
+            }
+        }
+        string Address(string type) =>
+            (status?["addresses"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(a => Str(a["type"]) == type) is { } address
+                ? Str(address["address"]) ?? None
+                : None;
+        string Info(string field) => Str(status?["nodeInfo"]?[field]) is { Length: > 0 } value ? value : "<unknown>";
+        return
+        [
+            Name(node), string.Join(",", states), roles.Count == 0 ? None : string.Join(",", roles), Age(node, now),
+            Str(status?["nodeInfo"]?["kubeletVersion"]) ?? "",
+            Address("InternalIP"), Address("ExternalIP"), Info("osImage"), Info("kernelVersion"), Info("containerRuntimeVersion"),
         ];
     }
 

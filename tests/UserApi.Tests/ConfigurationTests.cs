@@ -36,7 +36,43 @@ public sealed class ConfigurationTests
     {
         var options = new DatabaseOptions();
         Assert.Equal(("127.0.0.1", 3306, "root", string.Empty, "Main"), (options.Host, options.Port, options.User, options.Password, options.Database));
+        // Half the pool for /users streams, 256 KiB/s for their clients, /ready's answer within 1 s
+        // (the probe's timeout is 2 s), and the pool_name label the README documents.
+        Assert.Equal((16, 8, 262_144, 1000, "userapi"), (options.MaxPoolSize, options.EffectiveMaxStreams, options.StreamMinRate, options.ReadyTimeoutMilliseconds, options.PoolName));
         Assert.Empty(options.Validate());
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(3, 2)]
+    [InlineData(16, 8)]
+    [InlineData(1000, 500)]
+    public void Streams_get_half_the_pool_rounded_up_unless_set(int maxPoolSize, int expectedStreams)
+    {
+        Assert.Equal(expectedStreams, new DatabaseOptions { MaxPoolSize = maxPoolSize }.EffectiveMaxStreams);
+        Assert.Equal(maxPoolSize, new DatabaseOptions { MaxPoolSize = maxPoolSize, MaxStreams = maxPoolSize }.EffectiveMaxStreams);
+    }
+
+    [Fact]
+    public async Task Stream_and_readiness_settings_bind_from_configuration_keys()
+    {
+        await using var app = UserApiApplication.Build(
+        [
+            "--urls=http://127.0.0.1:0", "--MYSQL_MAX_POOL_SIZE=10", "--MYSQL_MAX_STREAMS=3", "--MYSQL_STREAM_MIN_RATE=100000",
+            "--MYSQL_READY_TIMEOUT_MS=1500", "--MYSQL_POOL_NAME=api-a", "--MYSQL_SSL_MODE=Required",
+        ]);
+        var options = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        Assert.Equal((3, 3, 100_000, 1500, "api-a"), (options.MaxStreams, options.EffectiveMaxStreams, options.StreamMinRate, options.ReadyTimeoutMilliseconds, options.PoolName));
+
+        // The readiness pool: one connection, timeouts of the readiness timeout rounded up to whole
+        // seconds, the same server, login and TLS as the request pool.
+        var readiness = new MySqlConnectionStringBuilder(options.BuildReadinessConnectionString());
+        Assert.Equal((1u, 0u, 2u, 2u), (readiness.MaximumPoolSize, readiness.MinimumPoolSize, readiness.ConnectionTimeout, readiness.DefaultCommandTimeout));
+        var request = new MySqlConnectionStringBuilder(options.BuildConnectionString());
+        Assert.Equal(
+            (request.Server, request.Port, request.UserID, request.Password, request.Database, request.SslMode, request.ConnectionReset),
+            (readiness.Server, readiness.Port, readiness.UserID, readiness.Password, readiness.Database, readiness.SslMode, readiness.ConnectionReset));
     }
 
     [Fact]
@@ -113,6 +149,14 @@ public sealed class ConfigurationTests
     [InlineData("--MYSQL_SSL_MODE=Disabled", "MYSQL_SSL_MODE")]
     [InlineData("--MYSQL_SSL_MODE=2", "MYSQL_SSL_MODE")]
     [InlineData("--MYSQL_SSL_CA=/nonexistent/ca.pem", "MYSQL_SSL_CA")]
+    [InlineData("--MYSQL_MAX_STREAMS=0", "MYSQL_MAX_STREAMS")]
+    [InlineData("--MYSQL_MAX_STREAMS=17", "MYSQL_MAX_STREAMS")] // more than the pool (16)
+    [InlineData("--MYSQL_STREAM_MIN_RATE=239", "MYSQL_STREAM_MIN_RATE")]
+    [InlineData("--MYSQL_STREAM_MIN_RATE=1000000001", "MYSQL_STREAM_MIN_RATE")]
+    [InlineData("--MYSQL_READY_TIMEOUT_MS=99", "MYSQL_READY_TIMEOUT_MS")]
+    [InlineData("--MYSQL_READY_TIMEOUT_MS=60001", "MYSQL_READY_TIMEOUT_MS")]
+    [InlineData("--MYSQL_POOL_NAME=", "MYSQL_POOL_NAME")]
+    [InlineData("--MYSQL_POOL_NAME=two words", "MYSQL_POOL_NAME")]
     public void Invalid_settings_stop_the_start_up_naming_the_variable(string argument, string variable)
     {
         var error = Assert.Throws<OptionsValidationException>(() => UserApiApplication.Build(["--urls=http://127.0.0.1:0", argument]));
@@ -123,6 +167,7 @@ public sealed class ConfigurationTests
     [InlineData("--MYSQL_ALLOW_PUBLIC_KEY_RETRIEVAL=maybe", "MYSQL_ALLOW_PUBLIC_KEY_RETRIEVAL")]
     [InlineData("--MYSQL_PORT=abc", "MYSQL_PORT")]
     [InlineData("--MYSQL_CONNECT_TIMEOUT=5s", "MYSQL_CONNECT_TIMEOUT")]
+    [InlineData("--MYSQL_MAX_STREAMS=half", "MYSQL_MAX_STREAMS")]
     public void Unparsable_settings_stop_the_start_up_naming_the_variable(string argument, string variable)
     {
         // The configuration binder refuses these before validation; its message names the key.

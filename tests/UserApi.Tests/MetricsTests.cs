@@ -9,7 +9,7 @@ namespace UserApiService.Tests;
 public sealed class MetricsTests(MariaDbFixture fixture)
 {
     [Fact]
-    public async Task Metrics_show_this_instances_requests_by_route_and_status_and_its_connection_pool()
+    public async Task Metrics_show_this_instances_requests_by_route_and_status_and_its_connection_pools()
     {
         // Its own registry and pool name: other instances in this process (the fixture's, other
         // tests') neither add to its figures nor make up for figures it lacks.
@@ -34,12 +34,17 @@ public sealed class MetricsTests(MariaDbFixture fixture)
         Assert.Equal(1, Value(lines, "http_request_duration_seconds_count{", "code=\"404\"", "endpoint=\"/users/{user_id}\""));
         Assert.DoesNotContain(lines, line => line.Contains("endpoint=\"/users/3\"", StringComparison.Ordinal));
 
-        // MySqlConnector's meter, this instance's pool: the one connection both queries (and the
-        // readiness probes before them) used, idle in the pool again, of at most 7.
+        // MySqlConnector's meter, this instance's request pool: the one connection both queries used,
+        // idle in the pool again, of at most 7.
         var pool = $"pool_name=\"{api.PoolName}\"";
         Assert.Equal(1, Value(lines, "mysqlconnector_db_client_connections_usage{", pool, "state=\"idle\""));
         Assert.Equal(0, Value(lines, "mysqlconnector_db_client_connections_usage{", pool, "state=\"used\""));
         Assert.Equal(7, Value(lines, "mysqlconnector_db_client_connections_max{", pool));
+
+        // And the readiness check's own pool of one, whose connection the probes before used.
+        var readiness = $"pool_name=\"{api.PoolName}-ready\"";
+        Assert.Equal(1, Value(lines, "mysqlconnector_db_client_connections_usage{", readiness, "state=\"idle\""));
+        Assert.Equal(1, Value(lines, "mysqlconnector_db_client_connections_max{", readiness));
 
         // Requests are measured once (UseHttpMetrics' duration histogram, whose _count is the request
         // count), not a second time through ASP.NET Core's own meters or prometheus-net's request

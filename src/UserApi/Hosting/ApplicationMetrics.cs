@@ -38,7 +38,10 @@ public sealed class ApplicationMetrics : IDisposable
         // per request next to UseHttpMetrics' one. And it deletes a series not updated for 5 minutes,
         // which turns an up-down counter (db.client.connections.usage) wrong after an idle spell: its
         // next change would start again from 0. The driver's series are few and fixed, so keep them for
-        // the longest prometheus-net allows, a day; every readiness probe (GET /ready) updates them.
+        // the longest prometheus-net allows, a day. Every readiness probe updates the readiness pool's;
+        // the request pool's change with requests, and with MYSQL_MIN_POOL_SIZE 0 (the default) an idle
+        // pool closes its connections after 180 s, so a series that expires after a quiet day is at 0
+        // and rightly starts again from there. With connections kept open while idle it would not.
         _meters = MeterAdapter.StartListening(new MeterAdapterOptions
         {
             Registry = Registry,

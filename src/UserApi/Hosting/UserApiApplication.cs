@@ -84,7 +84,7 @@ public static class UserApiApplication
             .Bind(builder.Configuration)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
-        // One data source, one pool, for the whole application; disposed (pool closed) with the host.
+        // The request pool: one data source for the whole application; disposed (pool closed) with the host.
         builder.Services.AddSingleton(services =>
         {
             var options = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
@@ -95,6 +95,8 @@ public static class UserApiApplication
                 .Build();
         });
         builder.Services.AddSingleton<UserRepository>();
+        // GET /ready's own pool of one connection, so that a busy request pool cannot fail the probe.
+        builder.Services.AddSingleton<ReadinessCheck>();
         builder.Services.AddSingleton<ApplicationMetrics>();
 
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -123,8 +125,8 @@ public static class UserApiApplication
     /// <see cref="UserEndpoints"/>, and Prometheus metrics at <c>/metrics</c> from the application's own
     /// registry (<see cref="ApplicationMetrics"/>: HTTP requests by route template and status code with
     /// durations, MySqlConnector's pool figures as
-    /// <c>mysqlconnector_db_client_connections_*{pool_name="userapi"}</c>, .NET runtime figures; left
-    /// out of the OpenAPI document).
+    /// <c>mysqlconnector_db_client_connections_*{pool_name="userapi"}</c> and
+    /// <c>{pool_name="userapi-ready"}</c>, .NET runtime figures; left out of the OpenAPI document).
     /// </summary>
     /// <param name="app">The built application.</param>
     public static void Configure(WebApplication app)
@@ -133,7 +135,7 @@ public static class UserApiApplication
 
         // Validate the settings now, so that Build fails (naming the variable) rather than the first request.
         _ = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        // Listen to the driver's meters before the pool opens a connection: the usage figures are
+        // Listen to the driver's meters before either pool opens a connection: the usage figures are
         // up-down counters, and changes made before the listener starts would be lost for good.
         var metrics = app.Services.GetRequiredService<ApplicationMetrics>();
 
@@ -162,5 +164,9 @@ public static class UserApiApplication
         app.MapOpenApi("/openapi.json");
         app.MapUserApi();
         app.MapMetrics("/metrics", metrics.Registry).ExcludeFromDescription();
+
+        // Open the readiness connection as soon as the service listens, for the first probe.
+        var readiness = app.Services.GetRequiredService<ReadinessCheck>();
+        app.Lifetime.ApplicationStarted.Register(readiness.Prepare);
     }
 }

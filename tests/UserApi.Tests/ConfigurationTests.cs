@@ -1,9 +1,12 @@
-using Microsoft.AspNetCore.Hosting;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using UserApiService.Data;
 using UserApiService.Hosting;
+using UserApiService.Tests.Infrastructure;
 
 namespace UserApiService.Tests;
 
@@ -178,13 +181,88 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task Listens_on_0_0_0_0_port_8000_unless_urls_are_configured()
     {
-        var fromEnvironment = Environment.GetEnvironmentVariable("ASPNETCORE_URLS");
-        await using (var app = UserApiApplication.Build([]))
+        // Port 8000 is the machine's: one test process at a time uses it (two test runs side by side
+        // would otherwise take it from each other).
+        using var port8000 = await MachineWideLockAsync("userapi-tests-port-8000");
+
+        // Nothing configured (an empty --urls counts as none, and masks an ASPNETCORE_URLS of the
+        // environment the tests run in).
+        string[] nothing = Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null ? [] : ["--urls="];
+        await using (var app = UserApiApplication.Build(nothing))
         {
-            Assert.Equal(fromEnvironment ?? "http://0.0.0.0:8000", app.Configuration[WebHostDefaults.ServerUrlsKey]);
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (IOException exception)
+            {
+                throw new Xunit.Sdk.XunitException($"port 8000 is taken by another program on this machine: {exception.Message}");
+            }
+
+            // The kernel's view: this process listens on every IPv4 address, port 8000 ...
+            Assert.Contains(new IPEndPoint(IPAddress.Any, 8000), OwnListeningEndPoints());
+            // ... and answers there, on loopback and on the machine's other addresses.
+            foreach (var address in LocalIPv4Addresses())
+            {
+                await AssertAnswersAsync(new Uri($"http://{address}:8000/"));
+            }
+
+            await app.StopAsync();
         }
 
-        await using var configured = UserApiApplication.Build(["--urls=http://127.0.0.1:18001"]);
-        Assert.Equal("http://127.0.0.1:18001", configured.Configuration[WebHostDefaults.ServerUrlsKey]);
+        // Configured: there, and not on port 8000.
+        await using var configured = UserApiApplication.Build(["--urls=http://127.0.0.1:0"]);
+        await configured.StartAsync();
+        var bound = new Uri(configured.Urls.Single());
+        Assert.Equal("127.0.0.1", bound.Host);
+        await AssertAnswersAsync(bound);
+        var listening = OwnListeningEndPoints();
+        Assert.Contains(new IPEndPoint(IPAddress.Loopback, bound.Port), listening);
+        Assert.DoesNotContain(listening, endPoint => endPoint.Port == 8000);
+        await configured.StopAsync();
+    }
+
+    /// <summary>The IPv4 and IPv6 addresses and ports this process listens on (the kernel's tables and this process's file descriptors).</summary>
+    private static List<IPEndPoint> OwnListeningEndPoints()
+    {
+        var own = KernelTcp.OwnSocketInodes();
+        return KernelTcp.Sockets().Where(s => s.State == KernelTcp.Listen && own.Contains(s.Inode)).Select(s => s.Local).ToList();
+    }
+
+    /// <summary>127.0.0.1 and the IPv4 addresses of the machine's interfaces that are up.</summary>
+    private static IEnumerable<IPAddress> LocalIPv4Addresses() =>
+        NetworkInterface.GetAllNetworkInterfaces()
+            .Where(nic => nic.OperationalStatus == OperationalStatus.Up || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback)
+            .SelectMany(nic => nic.GetIPProperties().UnicastAddresses)
+            .Select(unicast => unicast.Address)
+            .Where(address => address.AddressFamily == AddressFamily.InterNetwork)
+            .Append(IPAddress.Loopback)
+            .Distinct();
+
+    private static async Task AssertAnswersAsync(Uri baseAddress)
+    {
+        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await client.GetAsync("/status");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("1", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Takes an exclusive lock on a file in the temporary directory, waiting while another process holds it.</summary>
+    private static async Task<FileStream> MachineWideLockAsync(string name)
+    {
+        var path = Path.Combine(Path.GetTempPath(), name + ".lock");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                // FileShare.None takes an exclusive advisory lock (flock) on Unix.
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (clock.Elapsed < TimeSpan.FromMinutes(5))
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 }

@@ -127,16 +127,17 @@ public sealed class DatabaseOptions
 
     /// <summary>Default of <see cref="StreamMinRate"/>: 262,144 bytes/s (256 KiB/s, 2 Mbit/s).</summary>
     /// <remarks>
-    /// Measured on loopback (bench/api/README.md, "Slow clients"), two clients that read a few bytes of
-    /// a 10.7 MB <c>/users</c> response and stop, pool connections held: 240 bytes/s (Kestrel's
-    /// default) more than 100 s (hours by the rule above: the kernel buffered 4.3 MB for each), 64 KiB/s
-    /// 69 s, 256 KiB/s 23 s, 1 MiB/s 11 s (there the grace, counted from the last write the kernel took,
-    /// dominates). 256 KiB/s is the lowest of these that releases the connection before
-    /// <see cref="CommandTimeoutSeconds"/>' default 30 s would have the driver kill the stalled query
-    /// anyway, with loopback's large buffers; on a real network a stalled client gets far less
-    /// buffered and is cut off after about the grace period. A client needs 2 Mbit/s on average, and
-    /// less for a response the grace period covers (735 KB, the 10,000 users of bench/api, in 5 s:
-    /// 147 KB/s); the ingress controller in front of the service reads faster than that.
+    /// Measured on loopback (bench/api/slow-clients.sh; bench/api/README.md, "Slow clients"), four
+    /// clients that read a kilobyte of a 10.7 MB <c>/users</c> response and stop, until the pool had
+    /// their connections back: 240 bytes/s (Kestrel's default) more than 120 s (hours by the rule
+    /// above: the kernel buffered about 4 MB for each), 64 KiB/s 69 s, 256 KiB/s 22 s, 1 MiB/s 11 s
+    /// (there the grace, counted from the last write the kernel took, dominates). 256 KiB/s is the
+    /// lowest of these that gives the connection back before <see cref="CommandTimeoutSeconds"/>'
+    /// default 30 s would have the driver kill the stalled query anyway, even with loopback's large
+    /// buffers; on a real network a stalled client gets far less buffered and is cut off after about
+    /// the grace period. A client needs 2 Mbit/s on average, and less for a response the grace period
+    /// covers (735 KB, the 10,000 users of bench/api, in 5 s: 147 KB/s); the ingress controller in
+    /// front of the service reads faster than that.
     /// </remarks>
     public const int DefaultStreamMinRate = 256 * 1024;
 

@@ -30,9 +30,28 @@ internal static class Quantities
     public static long? Value(IDictionary<string, ResourceQuantity>? list, string name) =>
         list is not null && list.TryGetValue(name, out var q) && q is not null ? Value(q) : null;
 
-    /// <summary>A quantity of thousandths in its canonical decimal form: <c>1500m</c>, <c>2</c>, <c>0</c>.</summary>
-    public static string FormatMilli(long milli) =>
-        milli % 1000 == 0 ? (milli / 1000).ToString(CultureInfo.InvariantCulture) : milli.ToString(CultureInfo.InvariantCulture) + "m";
+    private static readonly (string Suffix, long Factor)[] DecimalSuffixes =
+    [
+        ("E", 1_000_000_000_000_000_000), ("P", 1_000_000_000_000_000), ("T", 1_000_000_000_000), ("G", 1_000_000_000),
+        ("M", 1_000_000), ("k", 1_000), ("", 1),
+    ];
+
+    /// <summary>
+    /// A quantity of thousandths in its canonical decimal-SI form, as <c>resource.NewMilliQuantity(v,
+    /// DecimalSI).String()</c> prints it: the largest SI suffix whose multiple divides the value
+    /// exactly (<c>1500m</c>, <c>2</c>, <c>64M</c>, <c>52428800</c>, <c>0</c>).
+    /// </summary>
+    public static string FormatMilli(long milli)
+    {
+        if (milli == 0) return "0";
+        if (milli % 1000 != 0) return milli.ToString(CultureInfo.InvariantCulture) + "m";
+        var units = milli / 1000;
+        foreach (var (suffix, factor) in DecimalSuffixes)
+        {
+            if (units % factor == 0) return (units / factor).ToString(CultureInfo.InvariantCulture) + suffix;
+        }
+        return units.ToString(CultureInfo.InvariantCulture);
+    }
 
     /// <summary>CPU as metrics-server writes it: nanocores with the <c>n</c> suffix (<c>250m</c> is <c>250000000n</c>; zero is <c>0</c>).</summary>
     public static string FormatNanoCores(long millicores) =>

@@ -38,7 +38,7 @@ fi
 
 # One project at a time: the end-to-end tests run real Pods (MariaDB, the UserApi, nginx) on the
 # same 2 cores as everything else, so they go last and alone; they print their time budgets.
-for project in tests/UserApi.Tests tests/KubeApiFake.Tests tests/Deploy.Tests tests/Operator.Tests; do
+for project in tests/UserApi.Tests tests/KubeApiFake.Tests tests/LocalCluster.Tests tests/Deploy.Tests tests/Operator.Tests; do
     dotnet test "$project" --no-build "$@" 2>&1 | tee -a "$log" || status=$?
 done
 dotnet test tests/EndToEnd --no-build --logger "console;verbosity=normal" "$@" 2>&1 | tee -a "$log" || status=$?

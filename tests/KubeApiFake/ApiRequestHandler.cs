@@ -342,15 +342,9 @@ internal sealed partial class ApiRequestHandler(
 
     private static DeleteOptions DeleteOptionsFor(HttpContext ctx, string? body)
     {
-        var query = ctx.Request.Query;
-        var propagation = query["propagationPolicy"].ToString();
-        var dryRun = query["dryRun"].Count > 0;
-        if (query["orphanDependents"].ToString() == "true") propagation = "Orphan";
-        string? uid = null;
-        string? rv = null;
+        JsonObject? options = null;
         if (!string.IsNullOrWhiteSpace(body))
         {
-            JsonObject? options;
             try
             {
                 options = JsonNode.Parse(body) as JsonObject;
@@ -359,18 +353,43 @@ internal sealed partial class ApiRequestHandler(
             {
                 throw StatusResponses.BadRequest($"error decoding DeleteOptions: {e.Message}");
             }
-            if (JsonUtil.Str(options?["propagationPolicy"]) is { } p) propagation = p;
-            if (JsonUtil.IsTrue(options?["orphanDependents"])) propagation = "Orphan";
-            if (options?["dryRun"] is JsonArray { Count: > 0 }) dryRun = true;
-            uid = JsonUtil.Str(options?["preconditions"]?["uid"]);
-            rv = JsonUtil.Str(options?["preconditions"]?["resourceVersion"]);
+        }
+        return DeleteOptionsFrom(ctx.Request.Query, options);
+    }
+
+    /// <summary>
+    /// DeleteOptions as the delete handler reads them (apiserver <c>endpoints/handlers/delete.go</c>):
+    /// the query parameters first, then the body's fields where it has them.
+    /// </summary>
+    private static DeleteOptions DeleteOptionsFrom(IQueryCollection query, JsonObject? options)
+    {
+        var propagation = query["propagationPolicy"].ToString();
+        var dryRun = query["dryRun"].Count > 0;
+        if (query["orphanDependents"].ToString() == "true") propagation = "Orphan";
+        long? grace = null;
+        if (query["gracePeriodSeconds"].ToString() is { Length: > 0 } text)
+        {
+            grace = long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds)
+                ? seconds
+                : throw StatusResponses.BadRequest($"strconv.ParseInt: parsing \"{text}\": invalid syntax");
+        }
+        string? uid = null;
+        string? rv = null;
+        if (options is not null)
+        {
+            if (JsonUtil.Str(options["propagationPolicy"]) is { } p) propagation = p;
+            if (JsonUtil.IsTrue(options["orphanDependents"])) propagation = "Orphan";
+            if (options["dryRun"] is JsonArray { Count: > 0 }) dryRun = true;
+            if (JsonUtil.TryGetLong(options["gracePeriodSeconds"]) is { } seconds) grace = seconds;
+            uid = JsonUtil.Str(options["preconditions"]?["uid"]);
+            rv = JsonUtil.Str(options["preconditions"]?["resourceVersion"]);
         }
         if (propagation.Length == 0) propagation = "Background";
         if (propagation is not ("Background" or "Foreground" or "Orphan"))
         {
             throw StatusResponses.BadRequest($"propagationPolicy: Unsupported value: \"{propagation}\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
         }
-        return new DeleteOptions(propagation, dryRun, uid, rv);
+        return new DeleteOptions(propagation, dryRun, uid, rv) { GracePeriodSeconds = grace };
     }
 
     /// <summary>

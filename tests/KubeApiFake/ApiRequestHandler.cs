@@ -190,6 +190,11 @@ internal sealed partial class ApiRequestHandler(
         {
             return method == "POST" ? CreateToken(route.Namespace, route.Name, body) : throw StatusResponses.MethodNotAllowed();
         }
+        if (route is { Subresource: "eviction" or "binding", Name: not null, Namespace: not null } && rt is { Group: "", Plural: "pods" })
+        {
+            if (method != "POST") throw StatusResponses.MethodNotAllowed();
+            return route.Subresource == "eviction" ? Evict(ctx, rt, route.Namespace, route.Name, body) : Bind(ctx, rt, route.Namespace, route.Name, body);
+        }
         if (route.Subresource is not null && !(route.Subresource == "status" && rt.HasStatusSubresource))
         {
             throw StatusResponses.ResourceNotFound();
@@ -564,6 +569,13 @@ internal sealed partial class ApiRequestHandler(
     {
         ctx.Response.StatusCode = code;
         ctx.Response.ContentType = "application/json";
+
+        // A Status that suggests when to retry says so in Retry-After too (handlers/responsewriters/writers.go, ErrorNegotiated).
+        if (body is JsonObject { } status && JsonUtil.Str(status["kind"]) == "Status" && ctx.Response.Headers.RetryAfter.Count == 0
+            && JsonUtil.TryGetLong(status["details"]?["retryAfterSeconds"]) is > 0 and var retryAfter)
+        {
+            ctx.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+        }
         foreach (var warning in warnings ?? [])
         {
             ctx.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"");

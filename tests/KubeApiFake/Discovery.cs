@@ -16,6 +16,30 @@ internal static partial class Discovery
     private static readonly string[] NamespaceVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
     private static readonly string[] StatusVerbs = ["get", "patch", "update"];
 
+    /// <summary>
+    /// The Pod subresources the fake serves besides status, as kube-apiserver lists them in
+    /// <c>/api/v1</c> (alphabetical; the eviction entry names its own group and version, which
+    /// kubectl drain looks for: k8s.io/kubectl/pkg/drain/drain.go, <c>CheckEvictionSupport</c>).
+    /// </summary>
+    private static readonly JsonObject[] PodSubresources =
+    [
+        Subresource("pods/attach", "PodAttachOptions", ["create", "get"]),
+        Subresource("pods/binding", "Binding", ["create"]),
+        Subresource("pods/eviction", "Eviction", ["create"], "policy", "v1"),
+        Subresource("pods/exec", "PodExecOptions", ["create", "get"]),
+        Subresource("pods/log", "Pod", ["get"]),
+    ];
+
+    private static JsonObject Subresource(string name, string kind, string[] verbs, string? group = null, string? version = null)
+    {
+        var entry = new JsonObject { ["name"] = name, ["singularName"] = "", ["namespaced"] = true };
+        if (group is not null) entry["group"] = group;
+        if (version is not null) entry["version"] = version;
+        entry["kind"] = kind;
+        entry["verbs"] = new JsonArray([.. verbs.Select(v => (JsonNode)v)]);
+        return entry;
+    }
+
     public static JsonObject ApiVersions(string serverAddress) => new()
     {
         ["kind"] = "APIVersions",
@@ -81,6 +105,10 @@ internal static partial class Discovery
             if (t.ShortNames.Count > 0) entry["shortNames"] = new JsonArray(t.ShortNames.Select(s => (JsonNode)s).ToArray());
             if (t.Categories.Count > 0) entry["categories"] = new JsonArray(t.Categories.Select(s => (JsonNode)s).ToArray());
             resources.Add(entry);
+            if (t is { Group: "", Plural: "pods" })
+            {
+                foreach (var sub in PodSubresources) resources.Add(sub.DeepClone());
+            }
             // Subresources in the real server's order: scale before status.
             if (t.Scale is not null) resources.Add(ScaleSubresource.DiscoveryEntry(t));
             if (t.HasStatusSubresource)

@@ -66,6 +66,9 @@ public sealed partial class ResourceStore
             case ("", "configmaps", _) when key.Name == RootCaConfigMapName:
                 EnsureNamespaceObjectsLocked(key.Namespace);
                 break;
+            case ("", "nodes", "ADDED" or "MODIFIED"):
+                TaintNodeLocked(key.Name);
+                break;
             case ("", "services" or "endpoints", "DELETED") or ("discovery.k8s.io", "endpointslices", "DELETED")
                 when key.Namespace == "default" && key.Name == "kubernetes":
                 EnsureKubernetesServiceLocked();

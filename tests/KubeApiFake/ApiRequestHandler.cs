@@ -83,6 +83,10 @@ internal sealed partial class ApiRequestHandler(
 
         try
         {
+            if (await TryProxyToApiServiceAsync(ctx, route, method, body, recorded).ConfigureAwait(false))
+            {
+                return;
+            }
             if (AccessControl.UserOf(ctx) is { NodeName.Length: > 0 } node)
             {
                 NodeRestriction.Admit(store, node, RequestAttributes.From(method, request.Path.Value ?? "/", request.QueryString.Value ?? ""), body);
@@ -162,9 +166,10 @@ internal sealed partial class ApiRequestHandler(
             case RouteKind.ApiVersions:
                 return (200, Discovery.ApiVersions($"{server.BaseAddress.Host}:{server.BaseAddress.Port}"), null);
             case RouteKind.GroupList:
-                return (200, Discovery.GroupList(types), null);
+                return (200, Discovery.GroupList(types, store.AggregatedApiServices()), null);
             case RouteKind.Group:
-                return (200, Discovery.Group(types, route.Group) ?? throw StatusResponses.ResourceNotFound(), null);
+                return (200, Discovery.Group(types, route.Group) ?? Discovery.AggregatedGroup(store.AggregatedApiServices(), route.Group)
+                    ?? throw StatusResponses.ResourceNotFound(), null);
             case RouteKind.ResourceList:
                 return (200, Discovery.ResourceList(types, route.Group, route.Version) ?? throw StatusResponses.ResourceNotFound(), null);
             case RouteKind.OpenApiRoot:

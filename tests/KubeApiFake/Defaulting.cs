@@ -11,7 +11,7 @@ namespace KubeApiFake;
 /// into data), Namespace (phase Active, finalizer, name label), Ingress/Service/Deployment initial
 /// status, Pod phase Pending, CRD status (Established), HorizontalPodAutoscaler (minReplicas 1, CPU at
 /// 80 % when no metric is given, the rules of a given behavior), NetworkPolicy (policyTypes, port
-/// protocol TCP).
+/// protocol TCP), APIService (service port 443).
 /// </summary>
 internal static class Defaulting
 {
@@ -43,6 +43,10 @@ internal static class Defaulting
             case ("", "pods"):
                 // A Pod no kubelet has seen yet: the registry's PrepareForCreate sets phase Pending.
                 if (obj["status"] is not JsonObject { Count: > 0 }) obj["status"] = new JsonObject { ["phase"] = "Pending" };
+                break;
+            case ("apiregistration.k8s.io", "apiservices"):
+                // apiregistration v1 SetDefaults_ServiceReference: port 443.
+                if (obj["spec"]?["service"] is JsonObject service) service["port"] ??= ResourceStore.DefaultApiServicePort;
                 break;
             case ("apiextensions.k8s.io", "customresourcedefinitions"):
                 CustomResourceDefinitions.Default(obj, old, now);

@@ -51,14 +51,58 @@ internal static partial class Discovery
         }),
     };
 
-    public static JsonObject GroupList(IReadOnlyList<ResourceType> types)
+    /// <summary>
+    /// <c>/apis</c>: the groups served here, then those only APIServices with a backend serve (the
+    /// aggregator's <c>apisHandler</c>, staging/src/k8s.io/kube-aggregator/pkg/apiserver/handler_apis.go).
+    /// </summary>
+    public static JsonObject GroupList(IReadOnlyList<ResourceType> types, IReadOnlyList<JsonObject>? apiServices = null)
     {
         var groups = new JsonArray();
         foreach (var group in types.Where(t => t.Group.Length > 0).Select(t => t.Group).Distinct())
         {
             groups.Add(GroupEntry(types, group));
         }
+        foreach (var group in (apiServices ?? []).Select(a => JsonUtil.Str(a["spec"]?["group"]) ?? "").Where(g => g.Length > 0)
+            .Distinct().Where(g => !types.Any(t => t.Group == g)))
+        {
+            groups.Add(AggregatedGroupEntry(apiServices!, group));
+        }
         return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
+    }
+
+    /// <summary>
+    /// <c>/apis/{group}</c> of a group only APIServices serve (the aggregator's <c>apiGroupHandler</c>),
+    /// or null when none does: its versions by <c>versionPriority</c>, highest first and preferred.
+    /// </summary>
+    public static JsonObject? AggregatedGroup(IReadOnlyList<JsonObject> apiServices, string group)
+    {
+        if (!apiServices.Any(a => JsonUtil.Str(a["spec"]?["group"]) == group)) return null;
+        var entry = AggregatedGroupEntry(apiServices, group);
+        var result = new JsonObject { ["kind"] = "APIGroup", ["apiVersion"] = "v1" };
+        foreach (var (k, v) in entry.ToList())
+        {
+            entry.Remove(k);
+            result[k] = v;
+        }
+        return result;
+    }
+
+    /// <summary>apiregistration's <c>SortedByGroupAndVersion</c>: versionPriority descending, then Kubernetes version order.</summary>
+    private static JsonObject AggregatedGroupEntry(IReadOnlyList<JsonObject> apiServices, string group)
+    {
+        var versions = apiServices.Where(a => JsonUtil.Str(a["spec"]?["group"]) == group)
+            .OrderByDescending(a => JsonUtil.TryGetLong(a["spec"]?["versionPriority"]) ?? 0)
+            .ThenBy(a => JsonUtil.Str(a["spec"]?["version"]) ?? "", VersionPriority)
+            .Select(a => JsonUtil.Str(a["spec"]?["version"]) ?? "")
+            .Distinct()
+            .ToList();
+        JsonObject Gv(string v) => new() { ["groupVersion"] = $"{group}/{v}", ["version"] = v };
+        return new JsonObject
+        {
+            ["name"] = group,
+            ["versions"] = new JsonArray(versions.Select(v => (JsonNode)Gv(v)).ToArray()),
+            ["preferredVersion"] = Gv(versions[0]),
+        };
     }
 
     public static JsonObject? Group(IReadOnlyList<ResourceType> types, string group)

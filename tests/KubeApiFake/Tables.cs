@@ -145,6 +145,7 @@ internal static class Tables
                  new("Ports", "string", "Ports advertised by this EndpointSlice."), new("Endpoints", "string", "Endpoints in this EndpointSlice."), AgeColumn],
                 (o, now) => [Name(o), Str(o["addressType"]), SlicePorts(o), SliceEndpoints(o), Age(o, now)]),
             ("", "events") => Events,
+            ("apiregistration.k8s.io", "apiservices") => ApiServices,
             ("coordination.k8s.io", "leases") => new Printer(
                 [NameColumn, new("Holder", "string", "The holder of the lease"), AgeColumn],
                 (o, now) => [Name(o), Str(o["spec"]?["holderIdentity"]) ?? "", Age(o, now)]),
@@ -506,6 +507,30 @@ internal static class Tables
     /// (the fake keeps the text it was given where Go prints the canonical form).
     /// </summary>
     private static string Quantity(JsonNode? value) => value is null ? "<nil>" : Str(value) ?? JsonUtil.ToText(value);
+
+    /// <summary>
+    /// kube-aggregator's table of APIServices (pkg/registry/apiservice/rest/storage_apiservice.go,
+    /// <c>ConvertToTable</c>): Service <c>NAMESPACE/NAME</c> or <c>Local</c>; Available the
+    /// condition's status, with its reason in parentheses unless True, <c>Unknown</c> without one.
+    /// </summary>
+    private static readonly Printer ApiServices = new(
+        [
+            NameColumn,
+            new("Service", "string", "The reference to the service that hosts this API endpoint."),
+            new("Available", "string", "Whether this service is available."),
+            AgeColumn,
+        ],
+        (o, now) =>
+        {
+            var service = o["spec"]?["service"] is JsonObject reference ? $"{Str(reference["namespace"])}/{Str(reference["name"])}" : "Local";
+            var available = "Unknown";
+            if ((o["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Str(c["type"]) == "Available") is { } condition)
+            {
+                var status = Str(condition["status"]) ?? "";
+                available = status != "True" && Str(condition["reason"]) is { Length: > 0 } reason ? $"{status} ({reason})" : status;
+            }
+            return [Name(o), service, available, Age(o, now)];
+        });
 
     private static string? IntOrString(JsonNode? value) =>
         value is null ? null : JsonUtil.TryGetLong(value)?.ToString(CultureInfo.InvariantCulture) ?? Str(value);

@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using System.Net;
 
 namespace KubeApiFake.Tests;
@@ -9,7 +10,7 @@ namespace KubeApiFake.Tests;
 /// disruption (and retries every 5 s), and completes once the test, playing the kubelet, the
 /// ReplicaSet and the disruption controller, lets it.
 /// </summary>
-public sealed class KubectlDrainTests : FakeServerTest
+public sealed class KubectlDrainTests(ITestOutputHelper output) : FakeServerTest
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
@@ -78,7 +79,9 @@ public sealed class KubectlDrainTests : FakeServerTest
         await Api.WaitForObjectAsync(KnownResources.Pods, "default", waiting, p => p["metadata"]?["deletionTimestamp"] is not null, Wait);
         Assert.Equal(HttpStatusCode.OK, (await Http.DeleteJsonAsync($"/api/v1/namespaces/default/pods/{waiting}?gracePeriodSeconds=0")).Code);
 
-        Assert.Equal(0, await drain.WaitForExitAsync(Wait));
+        var exit = await drain.WaitForExitAsync(Wait);
+        output.WriteLine($"kubectl drain (exit {exit}):\n{drain.Stdout}--- stderr:\n{drain.Stderr}");
+        Assert.Equal(0, exit);
         Assert.Contains("node/n1 cordoned", drain.Stdout, StringComparison.Ordinal);
         Assert.Contains($"evicting pod default/{waiting}", drain.Stdout, StringComparison.Ordinal);
         Assert.Contains($"pod/{evicted} evicted", drain.Stdout, StringComparison.Ordinal);
@@ -101,6 +104,7 @@ public sealed class KubectlDrainTests : FakeServerTest
         using var kubectl = new Kubectl(Api);
 
         var (code, stdout, stderr) = await kubectl.RunAsync("drain", "n1", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=3s");
+        output.WriteLine($"kubectl drain (exit {code}):\n{stdout}--- stderr:\n{stderr}");
 
         Assert.NotEqual(0, code);
         Assert.Contains("(will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.", stderr, StringComparison.Ordinal);

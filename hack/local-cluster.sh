@@ -14,7 +14,7 @@
 #   hack/local-cluster.sh env         print the exports, for: eval "$(hack/local-cluster.sh env)"
 #
 # Needs root (network namespaces, runc). State and logs: .local/cluster (LOCAL_CLUSTER_DIR); down
-# keeps only the logs (apiserver.log, kubelet.log, operator.log). The image store is
+# keeps only the logs (apiserver.log, audit.log: every API request with its user, kubelet.log). The image store is
 # .local/image-store (LOCAL_CLUSTER_IMAGE_STORE) and survives down: a kind node's images go with
 # `kind delete cluster`, but this cache is what keeps a second start quick. LOCAL_CLUSTER_INGRESS_PORT
 # fixes the Ingress's HTTP port (default: a free one); LOCAL_CLUSTER_NO_BUILD=1 skips both builds
@@ -193,7 +193,12 @@ cmd_up() {
     ip link set "$bridge" up
 
     # setsid: the cluster outlives this shell and a Ctrl-C in its terminal.
-    setsid "$program" apiserver --state-dir "$state" >"$state/apiserver.log" 2>&1 </dev/null &
+    # The API server also listens on the bridge's gateway, where the Pods reach it: the `kubernetes`
+    # Service's Endpoints, and so KUBERNETES_SERVICE_HOST, name that address (no kube-proxy here).
+    # audit.log: one JSON line per request (who, verb, URI, code), as kube-apiserver's --audit-log-path.
+    rm -f "$state/audit.log"
+    setsid "$program" apiserver --state-dir "$state" --advertise-address "${gateway%/*}" --audit-log-path "$state/audit.log" \
+        >"$state/apiserver.log" 2>&1 </dev/null &
     echo $! >"$state/apiserver.pid"
     setsid "$program" kubelet --state-dir "$state" --image-store "$images" --bridge "$bridge" --gateway "$gateway" \
         --ingress-http-port "${LOCAL_CLUSTER_INGRESS_PORT:-0}" >"$state/kubelet.log" 2>&1 </dev/null &

@@ -144,12 +144,13 @@ internal sealed class ImageStore
 
     /// <summary>
     /// The store's images as a Node reports them (<c>status.images</c>, from CRI <c>ListImages</c>): per
-    /// manifest, its names (the repository at the digest first, then the tags) and its size in bytes
-    /// (the manifest, config and compressed layers, as containerd counts an image's content).
+    /// manifest, its names (the repository at the digest first, then the tags), its size in bytes
+    /// (the manifest, config and compressed layers, as containerd counts an image's content) and its
+    /// config digest (the image ID).
     /// </summary>
-    public List<(IReadOnlyList<string> Names, long SizeBytes)> List()
+    public List<(IReadOnlyList<string> Names, long SizeBytes, string ConfigDigest)> List()
     {
-        var images = new List<(IReadOnlyList<string>, long)>();
+        var images = new List<(IReadOnlyList<string>, long, string)>();
         foreach (var group in ReadNames().GroupBy(n => n.Value, StringComparer.Ordinal))
         {
             if (!File.Exists(Blob(group.Key))) continue;
@@ -159,7 +160,7 @@ internal sealed class ImageStore
             var tags = group.Select(n => n.Key).Where(n => !n.Contains('@', StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
             var repository = tags.Select(t => ImageName.Parse(t).Repository).FirstOrDefault();
             List<string> names = repository is null ? tags : [$"{repository}@{group.Key}", .. tags];
-            images.Add((names, size));
+            images.Add((names, size, (string?)manifest["config"]?["digest"] ?? ""));
         }
         return images;
     }

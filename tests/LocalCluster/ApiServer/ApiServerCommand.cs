@@ -5,7 +5,7 @@ using KubeApiFake;
 namespace LocalCluster.ApiServer;
 
 /// <summary>
-/// <c>local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--verbose]</c>:
+/// <c>local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--audit-log-path FILE] [--verbose]</c>:
 /// serves the Kubernetes API (the fake API server of tests/KubeApiFake, as a cluster's:
 /// <see cref="FakeKubeApiServerOptions.EmulateCluster"/>) over HTTPS on 127.0.0.1, and on the
 /// advertised address when one is given (the bridge's gateway, where Pods reach it: kube-apiserver's
@@ -15,6 +15,8 @@ namespace LocalCluster.ApiServer;
 /// <c>kube-root-ca.crt</c> of every namespace, and the <c>kubernetes</c> Service whose Endpoints
 /// hold the advertised address and the port. Authentication and RBAC (with the Node authorizer
 /// and NodeRestriction) are on: every request must carry a known bearer token (401 otherwise).
+/// With <c>--audit-log-path</c>, every answered request is a line of <see cref="AuditLog"/> (who
+/// asked, the verb, the URI and the answer's code).
 /// Once it serves, it writes into DIR (each file readable by its owner only, written aside and
 /// renamed into place, so a file that exists is complete):
 /// <list type="bullet">
@@ -30,13 +32,13 @@ namespace LocalCluster.ApiServer;
 /// </summary>
 internal static class ApiServerCommand
 {
-    private const string UsageText = "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--verbose]";
+    private const string UsageText = "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--audit-log-path FILE] [--verbose]";
 
     /// <summary>The node name of the kubelet's credential when none is given (the local cluster's one Node).</summary>
     internal const string DefaultNodeName = "local-cluster";
 
     /// <summary>Parsed command line.</summary>
-    internal sealed record Settings(string StateDir, int Port, IPAddress? AdvertiseAddress, string NodeName, bool Verbose);
+    internal sealed record Settings(string StateDir, int Port, IPAddress? AdvertiseAddress, string NodeName, bool Verbose, string? AuditLogPath = null);
 
     /// <summary>Parses the flags; null (after printing why) when they are wrong.</summary>
     internal static Settings? Parse(IReadOnlyList<string> args)
@@ -46,6 +48,7 @@ internal static class ApiServerCommand
         IPAddress? advertise = null;
         var nodeName = DefaultNodeName;
         var verbose = false;
+        string? auditLog = null;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -67,6 +70,9 @@ internal static class ApiServerCommand
                 case "--node-name" when i + 1 < args.Count && args[i + 1].Length > 0:
                     nodeName = args[++i];
                     break;
+                case "--audit-log-path" when i + 1 < args.Count && args[i + 1].Length > 0:
+                    auditLog = args[++i];
+                    break;
                 case "--verbose" or "-v":
                     verbose = true;
                     break;
@@ -80,7 +86,7 @@ internal static class ApiServerCommand
             Console.Error.WriteLine("apiserver: --state-dir is required");
             return null;
         }
-        return new Settings(stateDir, port, advertise, nodeName, verbose);
+        return new Settings(stateDir, port, advertise, nodeName, verbose, auditLog);
     }
 
     /// <summary>Runs the server; returns the process exit code (0 after SIGTERM/Ctrl-C, 2 for bad flags, 1 when it cannot listen).</summary>
@@ -98,6 +104,7 @@ internal static class ApiServerCommand
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var audit = settings.AuditLogPath is { } auditPath ? new AuditLog(auditPath) : null;
 
         var options = new FakeKubeApiServerOptions
         {
@@ -109,6 +116,7 @@ internal static class ApiServerCommand
             // Nothing lives long enough here for the request log to matter; keep it small.
             RequestLogLimit = 1000,
             AccessLog = settings.Verbose ? line => Console.Error.WriteLine(line) : null,
+            RequestObserver = audit is null ? null : audit.Write,
         };
         FakeKubeApiServer api;
         try

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # A Kubernetes cluster emulated on this machine, for the quick start and the end-to-end tests:
-# the fake API server as a program (tests/LocalCluster: local-cluster apiserver), and a kubelet
-# (local-cluster kubelet) that runs Deployments as Pods (a network namespace each, on the bridge
-# uapi0, 10.244.0.1/24; every container an OCI container run by runc from the node's image store),
-# keeps Endpoints, and serves Ingresses of class nginx with nginx on a loopback port.
+# the fake API server as a program (tests/LocalCluster: local-cluster apiserver, on loopback and on
+# the bridge's gateway 10.244.0.1, where Pods reach it), and a kubelet (local-cluster kubelet) that
+# registers the Node, runs Deployments as Pods (a network namespace each, on the bridge uapi0,
+# 10.244.0.1/24; every container an OCI container run by runc from the node's image store), serves
+# kubectl logs and exec, keeps Endpoints, and serves Ingresses of class nginx with nginx on a
+# loopback port.
 #
 #   hack/local-cluster.sh up          build (the cluster, and the images with hack/build-images.sh), load
 #                                     .local/images/*.tar, start, wait until ready (prints the seconds)
@@ -11,11 +13,12 @@
 #   hack/local-cluster.sh images      list the images in the node's image store
 #   hack/local-cluster.sh down        stop everything: no process, container, mount, cgroup, namespace, bridge, port or state left
 #   hack/local-cluster.sh status      say what runs (exit 0 when up, 3 when not)
-#   hack/local-cluster.sh env         print the exports, for: eval "$(hack/local-cluster.sh env)"
+#   hack/local-cluster.sh env         print the exports (KUBECONFIG, INGRESS_URL, INGRESS_HTTPS_URL,
+#                                     KUBECACHEDIR), for: eval "$(hack/local-cluster.sh env)"
 #
 # Needs root (network namespaces, runc). State and logs: .local/cluster (LOCAL_CLUSTER_DIR); down
-# keeps only the logs (apiserver.log, kubelet.log, operator.log). The image store is
-# .local/image-store (LOCAL_CLUSTER_IMAGE_STORE) and survives down: a kind node's images go with
+# keeps only the logs (apiserver.log, audit.log: every API request with its user, kubelet.log).
+# The image store is .local/image-store (LOCAL_CLUSTER_IMAGE_STORE) and survives down: a kind node's images go with
 # `kind delete cluster`, but this cache is what keeps a second start quick. LOCAL_CLUSTER_INGRESS_PORT
 # fixes the Ingress's HTTP port (default: a free one); LOCAL_CLUSTER_NO_BUILD=1 skips both builds
 # (the archives already in .local/images are loaded as they are).
@@ -193,7 +196,12 @@ cmd_up() {
     ip link set "$bridge" up
 
     # setsid: the cluster outlives this shell and a Ctrl-C in its terminal.
-    setsid "$program" apiserver --state-dir "$state" >"$state/apiserver.log" 2>&1 </dev/null &
+    # The API server also listens on the bridge's gateway, where the Pods reach it: the `kubernetes`
+    # Service's Endpoints, and so KUBERNETES_SERVICE_HOST, name that address (no kube-proxy here).
+    # audit.log: one JSON line per request (who, verb, URI, code), as kube-apiserver's --audit-log-path.
+    rm -f "$state/audit.log"
+    setsid "$program" apiserver --state-dir "$state" --advertise-address "${gateway%/*}" --audit-log-path "$state/audit.log" \
+        >"$state/apiserver.log" 2>&1 </dev/null &
     echo $! >"$state/apiserver.pid"
     setsid "$program" kubelet --state-dir "$state" --image-store "$images" --bridge "$bridge" --gateway "$gateway" \
         --ingress-http-port "${LOCAL_CLUSTER_INGRESS_PORT:-0}" >"$state/kubelet.log" 2>&1 </dev/null &
@@ -239,6 +247,9 @@ cmd_env() {
     printf 'export KUBECONFIG=%q\n' "$state/kubeconfig"
     printf 'export INGRESS_URL=%q\n' "http://127.0.0.1:${INGRESS_HTTP_PORT}"
     printf 'export INGRESS_HTTPS_URL=%q\n' "https://127.0.0.1:${INGRESS_HTTPS_PORT}"
+    # kubectl's discovery and OpenAPI cache is keyed by host and port; loopback ports are reused by
+    # every API server started on this machine, so this cluster gets a cache of its own.
+    printf 'export KUBECACHEDIR=%q\n' "$state/kubectl-cache"
 }
 
 case "${1:-}" in
@@ -248,6 +259,6 @@ case "${1:-}" in
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    -h|--help|help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    -h|--help|help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

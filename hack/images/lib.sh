@@ -107,10 +107,13 @@ store_driver() {
     echo "$driver"
 }
 
-# bh ARGS...: buildah on the local store.
+# bh ARGS...: buildah on the local store. Without the build locks (fds 8 and 9 of
+# hack/build-images.sh): with chroot isolation a RUN step's processes are not confined to a PID
+# namespace, and `dotnet publish` leaves its compiler server (VBCSCompiler) running for about ten
+# minutes after the step; holding the lock, it kept every other build waiting that long.
 bh() {
     buildah --root "${IMAGES_STORE}/storage" --runroot "${IMAGES_STORE}/run" \
-        --storage-driver "${IMAGES_DRIVER:=$(store_driver)}" "$@"
+        --storage-driver "${IMAGES_DRIVER:=$(store_driver)}" "$@" 8>&- 9>&-
 }
 
 # image_exists NAME: whether the local store holds an image of that name.

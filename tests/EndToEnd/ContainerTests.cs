@@ -13,7 +13,7 @@ namespace UserApiOperator.EndToEnd;
 /// <c>hack/local-cluster.sh down</c> leaving nothing.
 /// </summary>
 [TestCaseOrderer("UserApiOperator.EndToEnd.ByOrder", "EndToEnd")]
-public sealed class ContainerTests(LocalClusterFixture cluster, ITestOutputHelper output) : IClassFixture<LocalClusterFixture>
+public sealed class ContainerTests(OperatorClusterFixture cluster, ITestOutputHelper output) : IClassFixture<OperatorClusterFixture>
 {
     private static readonly SemaphoreSlim Loaded = new(1, 1);
     private static bool _loaded;

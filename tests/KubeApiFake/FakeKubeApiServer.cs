@@ -37,7 +37,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
     private FakeKubeApiServer(FakeKubeApiServerOptions options)
     {
         Options = options;
-        _log = new RequestLog(options.RequestLogLimit, _signal);
+        _log = new RequestLog(options.RequestLogLimit, _signal, options.RequestObserver);
         Store = new ResourceStore(options, _signal);
         ServiceAccountTokens = new ServiceAccountTokens(Store, options.ServiceAccountIssuer, options.TimeProvider);
         AccessControl = options.EnableAuthorization ? new AccessControl(Store, ServiceAccountTokens) : null;

@@ -6,7 +6,7 @@ namespace LocalCluster.ApiServer;
 
 /// <summary>
 /// <c>local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME]
-/// [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]</c>:
+/// [--audit-log-path FILE] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]</c>:
 /// serves the Kubernetes API (the fake API server of tests/KubeApiFake, as a cluster's:
 /// <see cref="FakeKubeApiServerOptions.EmulateCluster"/>) over HTTPS on 127.0.0.1, and on the
 /// advertised address when one is given (the bridge's gateway, where Pods reach it: kube-apiserver's
@@ -22,6 +22,8 @@ namespace LocalCluster.ApiServer;
 /// manifest does, its Service's Endpoints holding ADDRESS:PORT, where the API server then proxies
 /// <c>/apis/metrics.k8s.io/...</c> over plain HTTP (<see cref="MetricsServerRegistration"/>). Authentication and RBAC (with the Node authorizer
 /// and NodeRestriction) are on: every request must carry a known bearer token (401 otherwise).
+/// With <c>--audit-log-path</c>, every answered request is a line of <see cref="AuditLog"/> (who
+/// asked, the verb, the URI and the answer's code).
 /// Once it serves, it writes into DIR (each file readable by its owner only, written aside and
 /// renamed into place, so a file that exists is complete):
 /// <list type="bullet">
@@ -38,13 +40,13 @@ namespace LocalCluster.ApiServer;
 internal static class ApiServerCommand
 {
     private const string UsageText =
-        "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]";
+        "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--audit-log-path FILE] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]";
 
     /// <summary>The node name of the kubelet's credential when none is given (the local cluster's one Node).</summary>
     internal const string DefaultNodeName = "local-cluster";
 
     /// <summary>Parsed command line.</summary>
-    internal sealed record Settings(string StateDir, int Port, IPAddress? AdvertiseAddress, string NodeName, bool Verbose)
+    internal sealed record Settings(string StateDir, int Port, IPAddress? AdvertiseAddress, string NodeName, bool Verbose, string? AuditLogPath = null)
     {
         /// <summary><c>--graceful-pod-deletion</c>.</summary>
         public bool GracefulPodDeletion { get; init; }
@@ -63,6 +65,7 @@ internal static class ApiServerCommand
         var verbose = false;
         var graceful = false;
         IPEndPoint? metrics = null;
+        string? auditLog = null;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -94,6 +97,9 @@ internal static class ApiServerCommand
                         return null;
                     }
                     break;
+                case "--audit-log-path" when i + 1 < args.Count && args[i + 1].Length > 0:
+                    auditLog = args[++i];
+                    break;
                 case "--verbose" or "-v":
                     verbose = true;
                     break;
@@ -107,7 +113,7 @@ internal static class ApiServerCommand
             Console.Error.WriteLine("apiserver: --state-dir is required");
             return null;
         }
-        return new Settings(stateDir, port, advertise, nodeName, verbose) { GracefulPodDeletion = graceful, MetricsBackend = metrics };
+        return new Settings(stateDir, port, advertise, nodeName, verbose, auditLog) { GracefulPodDeletion = graceful, MetricsBackend = metrics };
     }
 
     /// <summary>Runs the server; returns the process exit code (0 after SIGTERM/Ctrl-C, 2 for bad flags, 1 when it cannot listen).</summary>
@@ -125,6 +131,7 @@ internal static class ApiServerCommand
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var audit = settings.AuditLogPath is { } auditPath ? new AuditLog(auditPath) : null;
 
         var options = new FakeKubeApiServerOptions
         {
@@ -137,6 +144,7 @@ internal static class ApiServerCommand
             // Nothing lives long enough here for the request log to matter; keep it small.
             RequestLogLimit = 1000,
             AccessLog = settings.Verbose ? line => Console.Error.WriteLine(line) : null,
+            RequestObserver = audit is null ? null : audit.Write,
         };
         FakeKubeApiServer api;
         try

@@ -8,7 +8,7 @@ namespace LocalCluster.Kubelet;
 /// core/v1 Events about Pods and Deployments, for <c>kubectl describe</c>. Repeats of one event
 /// within a minute are dropped (the real recorder aggregates them into a count instead).
 /// </summary>
-internal sealed class EventRecorder(IKubernetes client, string component, string host)
+internal sealed class EventRecorder(IKubernetes client, string component, string? host)
 {
     private readonly ConcurrentDictionary<string, DateTime> _recent = new();
     private int _sequence;
@@ -30,7 +30,8 @@ internal sealed class EventRecorder(IKubernetes client, string component, string
                 ApiVersion = obj.ApiVersion,
                 Kind = obj.Kind,
                 Name = obj.Metadata.Name,
-                NamespaceProperty = ns,
+                // A cluster-scoped object's Event lives in "default"; its reference keeps no namespace.
+                NamespaceProperty = obj.Metadata.NamespaceProperty,
                 Uid = obj.Metadata.Uid,
                 ResourceVersion = obj.Metadata.ResourceVersion,
                 FieldPath = fieldPath,

@@ -13,9 +13,13 @@ namespace LocalCluster.Kubelet;
 /// [--ingress-http-port N] [--ingress-https-port N]</c>: runs Deployments as Pods whose containers
 /// are OCI containers run by runc (images from the node's image store, default
 /// <c>&lt;repo&gt;/.local/image-store</c>) in network namespaces, keeps Endpoints, and serves
-/// Ingresses of class nginx, talking to the API server only through <c>DIR/kubeconfig</c>. Once it
-/// serves, it writes <c>DIR/ingress.env</c> (<c>INGRESS_HTTP_PORT=</c>, <c>INGRESS_HTTPS_PORT=</c>)
-/// and then <c>DIR/kubelet.ready</c>. SIGTERM stops every Pod (containers, volumes, cgroups,
+/// Ingresses of class nginx. It talks to the API server with two credentials that
+/// <c>local-cluster apiserver</c> writes: <c>DIR/kubelet.kubeconfig</c>, the node's own, for what a
+/// kubelet does (its Node, Lease and Pods), and <c>DIR/kubeconfig</c>, the administrator's, for the
+/// controllers. It registers the Node and serves <c>/containerLogs</c>, <c>/exec</c> and
+/// <c>/attach</c> on the gateway's address (a free port, in the Node's
+/// <c>daemonEndpoints</c>). Once it serves, it writes <c>DIR/ingress.env</c>
+/// (<c>INGRESS_HTTP_PORT=</c>, <c>INGRESS_HTTPS_PORT=</c>) and then <c>DIR/kubelet.ready</c>. SIGTERM stops every Pod (containers, volumes, cgroups,
 /// namespaces) and nginx before it exits; at start it removes what a kubelet killed before its
 /// clean-up left (runc containers, mounts, cgroups, namespaces).
 /// </summary>
@@ -51,7 +55,9 @@ internal static class KubeletCommand
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
+        // The API server writes kubelet.kubeconfig before kubeconfig, which appears last.
         var kubeconfig = Path.Combine(stateDir, "kubeconfig");
+        var nodeKubeconfig = Path.Combine(stateDir, "kubelet.kubeconfig");
         for (var i = 0; !File.Exists(kubeconfig); i++)
         {
             if (i == 300 || stop.IsCancellationRequested)
@@ -73,9 +79,15 @@ internal static class KubeletCommand
 
         var http = Port(options["--ingress-http-port"]);
         var https = Port(options["--ingress-https-port"]);
+        if (!File.Exists(nodeKubeconfig))
+        {
+            Console.Error.WriteLine($"kubelet: no {nodeKubeconfig}, the node's credential (local-cluster apiserver writes it)");
+            return 1;
+        }
         var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
         using var client = new Kubernetes(config);
-        var kubelet = new Kubelet(client, stateDir, new ImageStore(images), network,
+        using var nodeClient = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(nodeKubeconfig));
+        var kubelet = new Kubelet(client, nodeClient, stateDir, new ImageStore(images), network,
             new NginxOptions(http, https, Path.Combine(stateDir, "nginx")));
         Log.Write($"kubelet: API server {config.Host}; image store {images}; bridge {options["--bridge"]} {options["--gateway"]}");
         try

@@ -120,7 +120,7 @@ internal sealed class PodVolumes(Kubelet kubelet, V1Pod pod, string directory)
         {
             plugin = "kubernetes.io~secret";
             memory = true;
-            var s = kubelet.Secrets.Get(pod.Metadata.NamespaceProperty, secret.SecretName);
+            var s = await SecretAsync(secret.SecretName, ct);
             if (s is null && secret.Optional != true) throw new VolumeException(volume.Name, $"secret \"{secret.SecretName}\" not found");
             AddKeys(files, volume.Name, s?.Data ?? new Dictionary<string, byte[]>(), secret.Items, secret.DefaultMode ?? 420, secret.Optional == true, $"secret {secret.SecretName}");
         }
@@ -155,7 +155,7 @@ internal sealed class PodVolumes(Kubelet kubelet, V1Pod pod, string directory)
                 }
                 else if (source.Secret is { } sec)
                 {
-                    var s = kubelet.Secrets.Get(pod.Metadata.NamespaceProperty, sec.Name);
+                    var s = await SecretAsync(sec.Name, ct);
                     if (s is null && sec.Optional != true) throw new VolumeException(volume.Name, $"secret \"{sec.Name}\" not found");
                     AddKeys(files, volume.Name, s?.Data ?? new Dictionary<string, byte[]>(), sec.Items, mode, sec.Optional == true, $"secret {sec.Name}");
                 }
@@ -190,11 +190,28 @@ internal sealed class PodVolumes(Kubelet kubelet, V1Pod pod, string directory)
         Native.Mount("tmpfs", dir, "tmpfs", Native.MsNoSuid | Native.MsNoDev, "mode=0755" + options);
     }
 
+    /// <summary>
+    /// A Secret the Pod uses, read with the node's credential (the Node authorizer lets a node read only
+    /// the Secrets of its Pods; the kubelet's secret manager reads them one by one too).
+    /// </summary>
+    private async Task<V1Secret?> SecretAsync(string name, CancellationToken ct)
+    {
+        try
+        {
+            return await kubelet.NodeClient.CoreV1.ReadNamespacedSecretAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A ConfigMap the Pod uses, read with the node's credential.</summary>
     private async Task<V1ConfigMap?> ConfigMapAsync(string name, CancellationToken ct)
     {
         try
         {
-            return await kubelet.Client.CoreV1.ReadNamespacedConfigMapAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+            return await kubelet.NodeClient.CoreV1.ReadNamespacedConfigMapAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
         }
         catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
@@ -261,7 +278,7 @@ internal sealed class PodVolumes(Kubelet kubelet, V1Pod pod, string directory)
         string.Join('\n', (map ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal)
             .Select(p => $"{p.Key}=\"{p.Value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)}\""));
 
-    /// <summary>A ServiceAccount token for this Pod from the TokenRequest API.</summary>
+    /// <summary>A ServiceAccount token for this Pod from the TokenRequest API, asked for with the node's credential (NodeRestriction: bound to this Pod, with its UID).</summary>
     private async Task<string> TokenAsync(V1ServiceAccountTokenProjection projection, CancellationToken ct)
     {
         var request = new Authenticationv1TokenRequest
@@ -276,7 +293,7 @@ internal sealed class PodVolumes(Kubelet kubelet, V1Pod pod, string directory)
             },
         };
         var account = pod.Spec.ServiceAccountName is { Length: > 0 } n ? n : "default";
-        var response = await kubelet.Client.CoreV1.CreateNamespacedServiceAccountTokenAsync(request, account, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+        var response = await kubelet.NodeClient.CoreV1.CreateNamespacedServiceAccountTokenAsync(request, account, pod.Metadata.NamespaceProperty, cancellationToken: ct);
         return response.Status?.Token ?? throw new InvalidOperationException($"the TokenRequest for serviceaccount {pod.Metadata.NamespaceProperty}/{account} returned no token");
     }
 

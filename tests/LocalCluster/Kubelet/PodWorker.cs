@@ -97,8 +97,8 @@ internal sealed class PodWorker
         return (subset.Addresses[0].Ip, port.Port);
     }
 
-    /// <summary>The API client.</summary>
-    public IKubernetes Client => _kubelet.Client;
+    /// <summary>The node's own client (the Secrets and ConfigMaps its containers' environment reads).</summary>
+    public IKubernetes Client => _kubelet.NodeClient;
 
     /// <summary>The Pod's address, empty until its network is up.</summary>
     public string PodIp

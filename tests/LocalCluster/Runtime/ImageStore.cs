@@ -143,6 +143,29 @@ internal sealed class ImageStore
     public IReadOnlyDictionary<string, string> Names() => ReadNames();
 
     /// <summary>
+    /// The store's images as a Node reports them (<c>status.images</c>, from CRI <c>ListImages</c>): per
+    /// manifest, its names (the repository at the digest first, then the tags), its size in bytes
+    /// (the manifest, config and compressed layers, as containerd counts an image's content) and its
+    /// config digest (the image ID).
+    /// </summary>
+    public List<(IReadOnlyList<string> Names, long SizeBytes, string ConfigDigest)> List()
+    {
+        var images = new List<(IReadOnlyList<string>, long, string)>();
+        foreach (var group in ReadNames().GroupBy(n => n.Value, StringComparer.Ordinal))
+        {
+            if (!File.Exists(Blob(group.Key))) continue;
+            var manifest = JsonNode.Parse(File.ReadAllText(Blob(group.Key)))!;
+            var size = new FileInfo(Blob(group.Key)).Length + ((long?)manifest["config"]?["size"] ?? 0)
+                + (manifest["layers"]?.AsArray().Sum(l => (long?)l!["size"] ?? 0) ?? 0);
+            var tags = group.Select(n => n.Key).Where(n => !n.Contains('@', StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+            var repository = tags.Select(t => ImageName.Parse(t).Repository).FirstOrDefault();
+            List<string> names = repository is null ? tags : [$"{repository}@{group.Key}", .. tags];
+            images.Add((names, size, (string?)manifest["config"]?["digest"] ?? ""));
+        }
+        return images;
+    }
+
+    /// <summary>
     /// Removes unpacked root filesystems that no name refers to any more (an image replaced by a newer
     /// build under the same tag) and that no container's overlay uses (its lowerdir in
     /// /proc/self/mountinfo), as the runtime's image garbage collection removes unused snapshots.

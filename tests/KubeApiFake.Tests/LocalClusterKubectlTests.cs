@@ -15,14 +15,22 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
     private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "local-cluster-test-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly StringBuilder _serverLog = new();
     private Process _server = null!;
+    private MetricsBackend _metrics = null!;
 
     private string Kubeconfig => Path.Combine(_stateDir, "kubeconfig");
 
     public async Task InitializeAsync()
     {
+        var node = new k8s.Models.V1Node { Metadata = new k8s.Models.V1ObjectMeta { Name = "n1" } };
+        _metrics = await MetricsBackend.StartAsync(() => ([], [node]));
+        _metrics.Metrics.Set(new LocalCluster.Metrics.NodeUsage("n1", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(15), 500, 1L << 30));
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { LocalClusterDll(), "apiserver", "--state-dir", _stateDir, "--advertise-address", "127.0.0.2", "--node-name", "n1", "--verbose" },
+            ArgumentList =
+            {
+                LocalClusterDll(), "apiserver", "--state-dir", _stateDir, "--advertise-address", "127.0.0.2", "--node-name", "n1",
+                "--metrics-backend", $"127.0.0.1:{_metrics.Port}", "--verbose",
+            },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
@@ -50,7 +58,23 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
             await _server.WaitForExitAsync();
         }
         _server.Dispose();
+        await _metrics.DisposeAsync();
         Directory.Delete(_stateDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Metrics_backend_registers_metrics_k8s_io_for_kubectl_top()
+    {
+        await KubectlAsync(["apply", "-f", "-"], stdin: """
+            apiVersion: v1
+            kind: Node
+            metadata: {name: n1}
+            """);
+
+        Assert.Matches(@"\nv1beta1\.metrics\.k8s\.io\s+kube-system/metrics-server\s+True\s", await KubectlAsync("get", "apiservices"));
+        // A Node that reports no allocatable gets no percentages.
+        Assert.Matches(@"\nn1\s+500m\s+1024Mi$", await KubectlAsync("top", "nodes"));
+        Assert.Contains(_metrics.Received, r => r.Path == "/apis/metrics.k8s.io/v1beta1/nodes" && r.Headers["X-Remote-User"] == "kubernetes-admin");
     }
 
     [Fact]

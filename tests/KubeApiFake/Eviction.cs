@@ -209,8 +209,11 @@ public static class Eviction
         ConflictBody = conflict,
     };
 
-    /// <summary><c>podutil.UpdatePodCondition</c> with DisruptionTarget=True: the transition time moves only when the status changes.</summary>
-    private static JsonArray DisruptionTarget(JsonObject pod, DateTimeOffset now)
+    /// <summary>
+    /// <c>podutil.UpdatePodCondition</c> with DisruptionTarget=True (reason EvictionByEvictionAPI):
+    /// the Pod's <c>status.conditions</c> with it set; the transition time moves only when the status changes.
+    /// </summary>
+    internal static JsonArray DisruptionTarget(JsonObject pod, DateTimeOffset now)
     {
         var conditions = ((pod["status"] as JsonObject)?["conditions"] as JsonArray)?.DeepClone().AsArray() ?? [];
         var existing = conditions.OfType<JsonObject>().FirstOrDefault(c => JsonUtil.Str(c["type"]) == "DisruptionTarget");

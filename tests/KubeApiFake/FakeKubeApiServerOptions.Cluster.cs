@@ -28,6 +28,16 @@ public sealed partial class FakeKubeApiServerOptions
     public IPAddress? AdvertiseAddress { get; set; }
 
     /// <summary>
+    /// Keep a deleted Pod whose grace period is not 0 until it is deleted again with
+    /// <c>gracePeriodSeconds: 0</c>, as a real API server does (the kubelet does so once the Pod's
+    /// containers are stopped), and let the removal of its last finalizer delete it only then.
+    /// Default false: a Pod goes as soon as it has no finalizers, whatever its grace period (its
+    /// <c>deletionTimestamp</c> and <c>deletionGracePeriodSeconds</c> are set as on a real server
+    /// either way). See <see cref="ResourceStore.DefaultTerminationGracePeriodSeconds"/>.
+    /// </summary>
+    public bool GracefulPodDeletion { get; set; }
+
+    /// <summary>
     /// <c>iss</c> of the ServiceAccount tokens this server signs, and the audience it accepts tokens
     /// for (kube-apiserver's <c>--service-account-issuer</c>; <c>--api-audiences</c> defaults to it).
     /// </summary>

@@ -65,16 +65,22 @@ internal sealed class KubeletConnections : IDisposable
     /// </summary>
     public static KubeApiException Unreachable(string method, Uri location, Exception error)
     {
+        var why = DialError(location, error);
+        var verb = method.Length == 0 ? "" : char.ToUpperInvariant(method[0]) + method[1..].ToLowerInvariant();
+        return new KubeApiException(500, "", $"{verb} \"{location}\": {why}");
+    }
+
+    /// <summary>A failed connection as Go's net package words it: <c>dial tcp 10.0.0.1:10250: connect: connection refused</c>.</summary>
+    public static string DialError(Uri location, Exception error)
+    {
         var socket = error as SocketException ?? error.InnerException as SocketException;
-        var why = socket?.SocketErrorCode switch
+        return socket?.SocketErrorCode switch
         {
             SocketError.ConnectionRefused => $"dial tcp {location.Authority}: connect: connection refused",
             SocketError.TimedOut => $"dial tcp {location.Authority}: i/o timeout",
             SocketError.HostUnreachable or SocketError.NetworkUnreachable => $"dial tcp {location.Authority}: connect: no route to host",
             _ => error.Message,
         };
-        var verb = method.Length == 0 ? "" : char.ToUpperInvariant(method[0]) + method[1..].ToLowerInvariant();
-        return new KubeApiException(500, "", $"{verb} \"{location}\": {why}");
     }
 
     public void Dispose() => Http.Dispose();

@@ -10,9 +10,9 @@ namespace KubeApiFake;
 /// (<c>admitPod</c>), write the status only of Pods bound to itself (<c>admitPodStatus</c>), create
 /// and change only its own Node (<c>admitNode</c>) and Lease (<c>admitLease</c>), and ask for a
 /// ServiceAccount token only when it is bound to a Pod of its own, named with its UID
-/// (<c>admitServiceAccount</c>). Refusals are 403 as <c>admission.NewForbidden</c> words them:
+/// (<c>admitServiceAccount</c>), and evict only Pods bound to itself (<c>admitPodEviction</c>). Refusals are 403 as <c>admission.NewForbidden</c> words them:
 /// <c>pods "x" is forbidden: node "n" can only update pod status for pods with spec.nodeName set to itself</c>.
-/// Not modelled: the label restrictions on Nodes, Pod evictions and the ResourceClaim and CSINode rules.
+/// Not modelled: the label restrictions on Nodes and the ResourceClaim and CSINode rules.
 /// </summary>
 internal static class NodeRestriction
 {
@@ -46,6 +46,15 @@ internal static class NodeRestriction
                 else if (a.Verb == "delete" && NodeOf(store, KnownResources.Pods, a.Namespace, name) is { } bound && bound != node)
                 {
                     throw Forbidden("pods", name, $"node \"{node}\" can only delete pods with spec.nodeName set to itself");
+                }
+                break;
+            case ("", "pods", "eviction") when a.Verb == "create":
+                // admitPodEviction: the Pod must exist (404) and be bound to this node.
+                var evicted = store.Get(KnownResources.Pods, a.Namespace, name)
+                    ?? throw new KubeApiException(404, "NotFound", $"pods \"{name}\" not found", new JsonObject { ["name"] = name, ["kind"] = "pods" });
+                if (JsonUtil.Str(evicted["spec"]?["nodeName"]) != node)
+                {
+                    throw Forbidden("pods", name, $"node {node} can only evict pods with spec.nodeName set to itself");
                 }
                 break;
             case ("", "pods", "status"):

@@ -16,7 +16,11 @@ namespace KubeApiFake;
 /// <item>kube-apiserver's bootstrap controller (pkg/controlplane/controller/kubernetesservice/controller.go,
 /// <c>UpdateKubernetesService</c>, and its endpoints reconciler): the Service <c>default/kubernetes</c>
 /// (ClusterIP 10.96.0.1, port 443 named https, target the serving port, no selector) with an Endpoints
-/// and an EndpointSlice of the same name holding the advertised address and the serving port.</item>
+/// and an EndpointSlice of the same name holding the advertised address and the serving port;</item>
+/// <item>the aggregator's availability controller: the <c>Available</c> condition of every APIService
+/// (ResourceStore.ApiServices.cs);</item>
+/// <item>the node lifecycle controller's NoSchedule taints of cordoned and unhealthy Nodes (see
+/// <c>TaintNodeLocked</c> in ResourceStore.NodeLifecycle.cs).</item>
 /// </list>
 /// Nothing is re-created in a namespace that no longer exists (a deleted namespace takes its
 /// ServiceAccount and ConfigMap with it).
@@ -57,6 +61,14 @@ public sealed partial class ResourceStore
     private void ReactLocked(string type, ResourceKey key)
     {
         if (_cluster is null) return;
+        if (key.Group == "apiregistration.k8s.io" && key.Resource == "apiservices" && type != "DELETED")
+        {
+            SyncApiServicesLocked(a => JsonUtil.MetaString(a, "name") == key.Name);
+        }
+        else if (key.Group.Length == 0 && key.Resource is "services" or "endpoints")
+        {
+            SyncApiServicesLocked(a => Uses(a, key.Namespace, key.Name));
+        }
         switch (key.Group, key.Resource, type)
         {
             case ("", "namespaces", "ADDED"):
@@ -65,6 +77,9 @@ public sealed partial class ResourceStore
             case ("", "serviceaccounts", "DELETED") when key.Name == "default":
             case ("", "configmaps", _) when key.Name == RootCaConfigMapName:
                 EnsureNamespaceObjectsLocked(key.Namespace);
+                break;
+            case ("", "nodes", "ADDED" or "MODIFIED"):
+                TaintNodeLocked(key.Name);
                 break;
             case ("", "services" or "endpoints", "DELETED") or ("discovery.k8s.io", "endpointslices", "DELETED")
                 when key.Namespace == "default" && key.Name == "kubernetes":

@@ -350,7 +350,7 @@ public sealed partial class ResourceStore
             meta["generation"] = (JsonUtil.TryGetLong(oldMeta["generation"]) ?? 0) + 1;
         }
         if (o.DryRun) return (200, Output(rt, candidate));
-        if (meta["deletionTimestamp"] is not null && meta["finalizers"] is not JsonArray { Count: > 0 })
+        if (meta["deletionTimestamp"] is not null && meta["finalizers"] is not JsonArray { Count: > 0 } && DeletesOnUpdate(old))
         {
             return (200, Output(rt, FinalizeDeletion(old, candidate, "Background")));
         }

@@ -145,6 +145,7 @@ internal static class Tables
                  new("Ports", "string", "Ports advertised by this EndpointSlice."), new("Endpoints", "string", "Endpoints in this EndpointSlice."), AgeColumn],
                 (o, now) => [Name(o), Str(o["addressType"]), SlicePorts(o), SliceEndpoints(o), Age(o, now)]),
             ("", "events") => Events,
+            ("apiregistration.k8s.io", "apiservices") => ApiServices,
             ("coordination.k8s.io", "leases") => new Printer(
                 [NameColumn, new("Holder", "string", "The holder of the lease"), AgeColumn],
                 (o, now) => [Name(o), Str(o["spec"]?["holderIdentity"]) ?? "", Age(o, now)]),
@@ -414,9 +415,14 @@ internal static class Tables
         });
 
     /// <summary>
-    /// printHorizontalPodAutoscaler: Reference <c>Kind/name</c>; Targets per metric (Resource
-    /// utilization as <c>cpu: current%/target%</c>, <c>&lt;unknown&gt;</c> before the controller
-    /// reports); MinPods (<c>&lt;unset&gt;</c>), MaxPods and the current replicas.
+    /// printHorizontalPodAutoscaler (pkg/printers/internalversion/printers.go): Reference
+    /// <c>Kind/name</c>; Targets as <c>formatHPAMetrics</c> writes them, each metric beside the
+    /// current value of the same index in <c>status.currentMetrics</c> (Resource and ContainerResource
+    /// <c>cpu: 12%/50%</c> or <c>memory: 100Mi/200Mi</c>, Pods <c>current/target</c>, Object and
+    /// External <c>current/target</c> or <c>current/target (avg)</c>, <c>&lt;unknown&gt;</c> before
+    /// the controller reports, <c>&lt;auto&gt;</c> for a utilization target without a value, at most
+    /// two then <c>+ N more...</c>, <c>&lt;none&gt;</c> without metrics); MinPods (<c>&lt;unset&gt;</c>),
+    /// MaxPods and the current replicas as integers.
     /// </summary>
     private static readonly Printer HorizontalPodAutoscalers = new(
         [
@@ -424,38 +430,106 @@ internal static class Tables
             new("Reference", "string", "The reference to the autoscaled resource."),
             new("Targets", "string", "The current and target metrics."),
             new("MinPods", "string", "The minimum number of replicas."),
-            new("MaxPods", "string", "The maximum number of replicas."),
-            new("Replicas", "string", "The current number of replicas."),
+            new("MaxPods", "integer", "The maximum number of replicas."),
+            new("Replicas", "integer", "The current number of replicas."),
             AgeColumn,
         ],
         (h, now) =>
         {
             var spec = h["spec"] as JsonObject;
-            var current = (h["status"]?["currentMetrics"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
-            var targets = new List<string>();
-            foreach (var metric in (spec?["metrics"] as JsonArray)?.OfType<JsonObject>() ?? [])
-            {
-                var resource = Str(metric["resource"]?["name"]);
-                var goal = JsonUtil.TryGetLong(metric["resource"]?["target"]?["averageUtilization"]);
-                if (Str(metric["type"]) != "Resource" || resource is null || goal is null)
-                {
-                    targets.Add("<unknown>");
-                    continue;
-                }
-
-                var observed = current.FirstOrDefault(c => Str(c["resource"]?["name"]) == resource) is { } c
-                    && JsonUtil.TryGetLong(c["resource"]?["current"]?["averageUtilization"]) is { } u ? $"{u}%" : "<unknown>";
-                targets.Add($"{resource}: {observed}/{goal}%");
-            }
-
             var reference = spec?["scaleTargetRef"];
             return
             [
-                Name(h), $"{Str(reference?["kind"])}/{Str(reference?["name"])}", targets.Count == 0 ? None : string.Join(", ", targets),
+                Name(h), $"{Str(reference?["kind"])}/{Str(reference?["name"])}",
+                HpaTargets(spec?["metrics"] as JsonArray, h["status"]?["currentMetrics"] as JsonArray),
                 JsonUtil.TryGetLong(spec?["minReplicas"])?.ToString(CultureInfo.InvariantCulture) ?? "<unset>",
-                (JsonUtil.TryGetLong(spec?["maxReplicas"]) ?? 0).ToString(CultureInfo.InvariantCulture),
-                (JsonUtil.TryGetLong(h["status"]?["currentReplicas"]) ?? 0).ToString(CultureInfo.InvariantCulture), Age(h, now),
+                JsonUtil.TryGetLong(spec?["maxReplicas"]) ?? 0,
+                JsonUtil.TryGetLong(h["status"]?["currentReplicas"]) ?? 0,
+                Age(h, now),
             ];
+        });
+
+    /// <summary><c>formatHPAMetrics</c>.</summary>
+    private static string HpaTargets(JsonArray? specs, JsonArray? statuses)
+    {
+        if (specs is not { Count: > 0 }) return None;
+        var list = new List<string>();
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var spec = specs[i] as JsonObject;
+            var status = statuses is not null && statuses.Count > i ? statuses[i] as JsonObject : null;
+            const string Unknown = "<unknown>";
+            switch (Str(spec?["type"]))
+            {
+                case "External" or "Object":
+                {
+                    var field = Str(spec?["type"]) == "External" ? "external" : "object";
+                    var target = spec?[field]?["target"];
+                    var current = status?[field]?["current"];
+                    list.Add(target?["averageValue"] is { } average
+                        ? $"{(current?["averageValue"] is { } c ? Quantity(c) : Unknown)}/{Quantity(average)} (avg)"
+                        : $"{(status?[field] is not null ? Quantity(current?["value"]) : Unknown)}/{Quantity(target?["value"])}");
+                    break;
+                }
+                case "Pods":
+                    list.Add($"{(status?["pods"] is not null ? Quantity(status["pods"]?["current"]?["averageValue"]) : Unknown)}/{Quantity(spec?["pods"]?["target"]?["averageValue"])}");
+                    break;
+                case "Resource" or "ContainerResource":
+                {
+                    var field = Str(spec?["type"]) == "Resource" ? "resource" : "containerResource";
+                    var source = spec?[field];
+                    var current = status?[field];
+                    if (source?["target"]?["averageValue"] is { } average)
+                    {
+                        list.Add($"{Str(source["name"])}: {(current is not null ? Quantity(current["current"]?["averageValue"]) : Unknown)}/{Quantity(average)}");
+                    }
+                    else
+                    {
+                        var observed = JsonUtil.TryGetLong(current?["current"]?["averageUtilization"]) is { } u ? $"{u}%" : Unknown;
+                        var goal = JsonUtil.TryGetLong(source?["target"]?["averageUtilization"]) is { } g ? $"{g}%" : "<auto>";
+                        list.Add($"{Str(source?["name"])}: {observed}/{goal}");
+                    }
+                    break;
+                }
+                default:
+                    list.Add("<unknown type>");
+                    break;
+            }
+        }
+        const int Maximum = 2;
+        return list.Count > Maximum
+            ? $"{string.Join(", ", list.Take(Maximum))} + {list.Count - Maximum} more..."
+            : string.Join(", ", list);
+    }
+
+    /// <summary>
+    /// A <c>*resource.Quantity</c>'s String(): <c>&lt;nil&gt;</c> when absent, else the value as stored
+    /// (the fake keeps the text it was given where Go prints the canonical form).
+    /// </summary>
+    private static string Quantity(JsonNode? value) => value is null ? "<nil>" : Str(value) ?? JsonUtil.ToText(value);
+
+    /// <summary>
+    /// kube-aggregator's table of APIServices (pkg/registry/apiservice/rest/storage_apiservice.go,
+    /// <c>ConvertToTable</c>): Service <c>NAMESPACE/NAME</c> or <c>Local</c>; Available the
+    /// condition's status, with its reason in parentheses unless True, <c>Unknown</c> without one.
+    /// </summary>
+    private static readonly Printer ApiServices = new(
+        [
+            NameColumn,
+            new("Service", "string", "The reference to the service that hosts this API endpoint."),
+            new("Available", "string", "Whether this service is available."),
+            AgeColumn,
+        ],
+        (o, now) =>
+        {
+            var service = o["spec"]?["service"] is JsonObject reference ? $"{Str(reference["namespace"])}/{Str(reference["name"])}" : "Local";
+            var available = "Unknown";
+            if ((o["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Str(c["type"]) == "Available") is { } condition)
+            {
+                var status = Str(condition["status"]) ?? "";
+                available = status != "True" && Str(condition["reason"]) is { Length: > 0 } reason ? $"{status} ({reason})" : status;
+            }
+            return [Name(o), service, available, Age(o, now)];
         });
 
     private static string? IntOrString(JsonNode? value) =>

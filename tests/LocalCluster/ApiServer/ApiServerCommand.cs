@@ -5,7 +5,8 @@ using KubeApiFake;
 namespace LocalCluster.ApiServer;
 
 /// <summary>
-/// <c>local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--audit-log-path FILE] [--verbose]</c>:
+/// <c>local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME]
+/// [--audit-log-path FILE] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]</c>:
 /// serves the Kubernetes API (the fake API server of tests/KubeApiFake, as a cluster's:
 /// <see cref="FakeKubeApiServerOptions.EmulateCluster"/>) over HTTPS on 127.0.0.1, and on the
 /// advertised address when one is given (the bridge's gateway, where Pods reach it: kube-apiserver's
@@ -13,7 +14,13 @@ namespace LocalCluster.ApiServer;
 /// proxied to the Node's kubelet), Nodes, Endpoints and EndpointSlices besides the operator's kinds;
 /// runs the ServiceAccount admission plugin, TokenRequest, the <c>default</c> ServiceAccount and
 /// <c>kube-root-ca.crt</c> of every namespace, and the <c>kubernetes</c> Service whose Endpoints
-/// hold the advertised address and the port. Authentication and RBAC (with the Node authorizer
+/// hold the advertised address and the port; serves <c>pods/eviction</c>, <c>pods/binding</c>
+/// and aggregated APIs (APIService objects). <c>--graceful-pod-deletion</c> keeps a deleted Pod
+/// until it is deleted again with grace period 0, as a real API server does
+/// (<see cref="FakeKubeApiServerOptions.GracefulPodDeletion"/>; for a kubelet that does so).
+/// <c>--metrics-backend ADDRESS:PORT</c> registers <c>metrics.k8s.io</c> as metrics-server's
+/// manifest does, its Service's Endpoints holding ADDRESS:PORT, where the API server then proxies
+/// <c>/apis/metrics.k8s.io/...</c> over plain HTTP (<see cref="MetricsServerRegistration"/>). Authentication and RBAC (with the Node authorizer
 /// and NodeRestriction) are on: every request must carry a known bearer token (401 otherwise).
 /// With <c>--audit-log-path</c>, every answered request is a line of <see cref="AuditLog"/> (who
 /// asked, the verb, the URI and the answer's code).
@@ -32,13 +39,21 @@ namespace LocalCluster.ApiServer;
 /// </summary>
 internal static class ApiServerCommand
 {
-    private const string UsageText = "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--audit-log-path FILE] [--verbose]";
+    private const string UsageText =
+        "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--audit-log-path FILE] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]";
 
     /// <summary>The node name of the kubelet's credential when none is given (the local cluster's one Node).</summary>
     internal const string DefaultNodeName = "local-cluster";
 
     /// <summary>Parsed command line.</summary>
-    internal sealed record Settings(string StateDir, int Port, IPAddress? AdvertiseAddress, string NodeName, bool Verbose, string? AuditLogPath = null);
+    internal sealed record Settings(string StateDir, int Port, IPAddress? AdvertiseAddress, string NodeName, bool Verbose, string? AuditLogPath = null)
+    {
+        /// <summary><c>--graceful-pod-deletion</c>.</summary>
+        public bool GracefulPodDeletion { get; init; }
+
+        /// <summary><c>--metrics-backend</c>: where metrics.k8s.io is served, or null.</summary>
+        public IPEndPoint? MetricsBackend { get; init; }
+    }
 
     /// <summary>Parses the flags; null (after printing why) when they are wrong.</summary>
     internal static Settings? Parse(IReadOnlyList<string> args)
@@ -48,6 +63,8 @@ internal static class ApiServerCommand
         IPAddress? advertise = null;
         var nodeName = DefaultNodeName;
         var verbose = false;
+        var graceful = false;
+        IPEndPoint? metrics = null;
         string? auditLog = null;
         for (var i = 0; i < args.Count; i++)
         {
@@ -70,6 +87,16 @@ internal static class ApiServerCommand
                 case "--node-name" when i + 1 < args.Count && args[i + 1].Length > 0:
                     nodeName = args[++i];
                     break;
+                case "--graceful-pod-deletion":
+                    graceful = true;
+                    break;
+                case "--metrics-backend" when i + 1 < args.Count:
+                    if (!IPEndPoint.TryParse(args[++i], out metrics) || metrics.Port == 0)
+                    {
+                        Console.Error.WriteLine($"apiserver: --metrics-backend: '{args[i]}' is not ADDRESS:PORT (an IP address and a port)");
+                        return null;
+                    }
+                    break;
                 case "--audit-log-path" when i + 1 < args.Count && args[i + 1].Length > 0:
                     auditLog = args[++i];
                     break;
@@ -86,7 +113,7 @@ internal static class ApiServerCommand
             Console.Error.WriteLine("apiserver: --state-dir is required");
             return null;
         }
-        return new Settings(stateDir, port, advertise, nodeName, verbose, auditLog);
+        return new Settings(stateDir, port, advertise, nodeName, verbose, auditLog) { GracefulPodDeletion = graceful, MetricsBackend = metrics };
     }
 
     /// <summary>Runs the server; returns the process exit code (0 after SIGTERM/Ctrl-C, 2 for bad flags, 1 when it cannot listen).</summary>
@@ -109,6 +136,7 @@ internal static class ApiServerCommand
         var options = new FakeKubeApiServerOptions
         {
             EmulateCluster = true,
+            GracefulPodDeletion = settings.GracefulPodDeletion,
             AdvertiseAddress = settings.AdvertiseAddress,
             UseTls = true,
             EnableAuthorization = true,
@@ -132,6 +160,10 @@ internal static class ApiServerCommand
 
         await using (api)
         {
+            if (settings.MetricsBackend is { } backend)
+            {
+                await api.ApplyAsync(MetricsServerRegistration.Yaml(backend), "local-cluster", stop.Token);
+            }
             WritePrivate(Path.Combine(settings.StateDir, "ca.crt"), api.CertificateAuthorityPem!);
             WritePrivate(Path.Combine(settings.StateDir, "token"), api.AdminToken + "\n");
             var nodeToken = api.IssueToken($"system:node:{settings.NodeName}", KubeUser.NodesGroup);

@@ -27,9 +27,18 @@ trap 'rm -f "$log"' EXIT
 status=0
 dotnet build UserApiOperator.sln -nologo -v q 2>&1 | tee "$log" || exit 1
 
+# The container images, from the Dockerfiles as written (buildah on local stand-ins of their base
+# images; minutes on a fresh machine, seconds when nothing changed): the image tests read them and
+# the end-to-end tests run them. Root only, as the end-to-end tests.
+if [[ "$(id -u)" -eq 0 ]]; then
+    hack/build-images.sh --quiet >/dev/null || { echo "[test.sh] hack/build-images.sh failed (logs in .local/images/logs)"; exit 1; }
+else
+    echo "[test.sh] not root: the images are not built (the image and end-to-end tests need root)"
+fi
+
 # One project at a time: the end-to-end tests run real Pods (MariaDB, the UserApi, nginx) on the
 # same 2 cores as everything else, so they go last and alone; they print their time budgets.
-for project in tests/UserApi.Tests tests/KubeApiFake.Tests tests/Deploy.Tests tests/Operator.Tests; do
+for project in tests/UserApi.Tests tests/KubeApiFake.Tests tests/LocalCluster.Tests tests/Deploy.Tests tests/Operator.Tests; do
     dotnet test "$project" --no-build "$@" 2>&1 | tee -a "$log" || status=$?
 done
 dotnet test tests/EndToEnd --no-build --logger "console;verbosity=normal" "$@" 2>&1 | tee -a "$log" || status=$?

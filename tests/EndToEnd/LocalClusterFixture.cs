@@ -6,20 +6,19 @@ using Xunit.Sdk;
 namespace UserApiOperator.EndToEnd;
 
 /// <summary>
-/// The local cluster (hack/local-cluster.sh up, state in .local/e2e-cluster), the CRD, and the
-/// operator running as its own process against the cluster's kubeconfig, shared by the tests of a
-/// class. Needs root: without it every test fails with one clear message. The budgets (seconds of
-/// <c>up</c>) go to the test output.
+/// The local cluster (hack/local-cluster.sh up, state in .local/e2e-cluster), shared by the tests
+/// of a class and brought down after them. Needs root: without it every test fails with one clear
+/// message. The budgets (seconds of <c>up</c>) go to the test output. <see cref="OperatorClusterFixture"/>
+/// installs the operator in it as users do.
 /// </summary>
-public sealed class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
+public class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
 {
-    private Process? _operator;
     private bool _down;
 
     /// <summary>The cluster's state directory.</summary>
     public string StateDir { get; } = Path.Combine(Shell.Root, ".local", "e2e-cluster");
 
-    /// <summary>The kubeconfig of the cluster.</summary>
+    /// <summary>The kubeconfig of the cluster (the administrator's).</summary>
     public string Kubeconfig { get; private set; } = "";
 
     /// <summary>http://127.0.0.1:port of the Ingress controller.</summary>
@@ -31,8 +30,8 @@ public sealed class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
     /// <summary>Seconds <c>hack/local-cluster.sh up</c> took.</summary>
     public double UpSeconds { get; private set; }
 
-    /// <summary>The operator's log file.</summary>
-    public string OperatorLog => Path.Combine(StateDir, "operator.log");
+    /// <summary>The API server's audit log: one JSON line per request, with its user (<c>local-cluster apiserver --audit-log-path</c>).</summary>
+    public string AuditLog => Path.Combine(StateDir, "audit.log");
 
     private static string Script => Path.Combine(Shell.Root, "hack", "local-cluster.sh");
 
@@ -52,7 +51,8 @@ public sealed class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
         }
 
         var watch = Stopwatch.StartNew();
-        var up = await Shell.RunAsync(Script, ["up"], TimeSpan.FromMinutes(2), Env);
+        // up loads the images first; on a fresh machine that includes building the stand-in images (minutes).
+        var up = await Shell.RunAsync(Script, ["up"], TimeSpan.FromMinutes(10), Env);
         UpSeconds = watch.Elapsed.TotalSeconds;
         if (up.ExitCode != 0) throw new InvalidOperationException($"hack/local-cluster.sh up failed:\n{up.Transcript}");
         Report($"budget: hack/local-cluster.sh up took {UpSeconds:0.0} s (budget 30 s)");
@@ -66,54 +66,45 @@ public sealed class LocalClusterFixture(IMessageSink sink) : IAsyncLifetime
             if (name == "INGRESS_HTTPS_URL") IngressHttpsUrl = new Uri(value);
         }
         Assert.True(File.Exists(Kubeconfig), env.Transcript);
-
-        var crd = await KubectlAsync("apply", "-f", "config/crd/userapi.example.com_userapis.yaml");
-        Assert.True(crd.ExitCode == 0, crd.Transcript);
-
-        // The operator as a process of its own, from the build output (what `dotnet run` would start).
-        var bin = Path.Combine(Shell.Root, "src", "Operator", "bin", "Debug", "net10.0");
-        var runtimeConfig = Directory.GetFiles(bin, "*.runtimeconfig.json").Single();
-        var dll = runtimeConfig.Replace(".runtimeconfig.json", ".dll", StringComparison.Ordinal);
-        var info = Shell.StartInfo("dotnet", [dll, "--kubeconfig", Kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0"]);
-        _operator = Process.Start(info)!;
-        var log = new StreamWriter(OperatorLog, append: true) { AutoFlush = true };
-        _operator.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (log) log.WriteLine(l); };
-        _operator.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (log) log.WriteLine(l); };
-        _operator.BeginOutputReadLine();
-        _operator.BeginErrorReadLine();
-        _operator.StandardInput.Close();
+        await InstallAsync();
     }
+
+    /// <summary>What the fixture installs once the cluster is up; nothing here.</summary>
+    protected virtual Task InstallAsync() => Task.CompletedTask;
 
     /// <inheritdoc/>
     public async Task DisposeAsync()
     {
-        if (_operator is { HasExited: false })
-        {
-            _operator.Kill(entireProcessTree: true);
-            await _operator.WaitForExitAsync();
-        }
-        _operator?.Dispose();
         if (!_down) await DownAsync();
     }
 
-    /// <summary>True while the operator process runs.</summary>
-    public bool OperatorRunning => _operator is { HasExited: false };
-
-    /// <summary>Stops the operator and runs <c>hack/local-cluster.sh down</c>.</summary>
+    /// <summary>Runs <c>hack/local-cluster.sh down</c> (once; later calls run it again, which finds nothing to do).</summary>
     public async Task<Result> DownAsync()
     {
-        if (_operator is { HasExited: false })
-        {
-            _operator.Kill(entireProcessTree: true);
-            await _operator.WaitForExitAsync();
-        }
         _down = true;
         return await Shell.RunAsync(Script, ["down"], TimeSpan.FromMinutes(1), Env);
     }
 
     /// <summary>kubectl against the cluster.</summary>
     public Task<Result> KubectlAsync(params string[] args) =>
-        Shell.RunAsync("kubectl", args, TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["KUBECONFIG"] = Kubeconfig });
+        Shell.RunAsync("kubectl", args, TimeSpan.FromSeconds(60), KubectlEnv);
+
+    /// <summary>kubectl against the cluster with <paramref name="stdin"/> on its standard input.</summary>
+    public Task<Result> KubectlWithInputAsync(string stdin, params string[] args) =>
+        Shell.RunAsync("kubectl", args, TimeSpan.FromSeconds(60), KubectlEnv, stdin);
+
+    /// <summary>
+    /// kubectl's environment: the cluster's kubeconfig, and a discovery and OpenAPI cache of this
+    /// cluster's own (<c>KUBECACHEDIR</c>, in the state directory, which <c>down</c> empties), as
+    /// <c>hack/local-cluster.sh env</c> sets it. The shared ~/.kube/cache is keyed by host and port
+    /// only, and the many API servers that tests on this machine start on loopback reuse ports, so
+    /// kubectl could trust discovery documents another server left there (it keeps them for hours).
+    /// </summary>
+    private Dictionary<string, string> KubectlEnv => new()
+    {
+        ["KUBECONFIG"] = Kubeconfig,
+        ["KUBECACHEDIR"] = Path.Combine(StateDir, "kubectl-cache"),
+    };
 
     /// <summary><c>kubectl get ... -o json</c>, parsed; throws with kubectl's output when it fails.</summary>
     public async Task<JsonNode> GetJsonAsync(params string[] args)

@@ -48,11 +48,12 @@ public static class Shell
         return info;
     }
 
-    /// <summary>Runs a program; kills it when <paramref name="timeout"/> runs out (and throws).</summary>
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? env = null)
+    /// <summary>Runs a program, with <paramref name="stdin"/> (or nothing) on its standard input; kills it when <paramref name="timeout"/> runs out (and throws).</summary>
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? env = null, string? stdin = null)
     {
         var info = StartInfo(file, args, env);
         using var p = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {file}");
+        if (stdin is not null) await p.StandardInput.WriteAsync(stdin);
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

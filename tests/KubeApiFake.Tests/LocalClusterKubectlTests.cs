@@ -15,14 +15,22 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
     private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "local-cluster-test-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly StringBuilder _serverLog = new();
     private Process _server = null!;
+    private MetricsBackend _metrics = null!;
 
     private string Kubeconfig => Path.Combine(_stateDir, "kubeconfig");
 
     public async Task InitializeAsync()
     {
+        var node = new k8s.Models.V1Node { Metadata = new k8s.Models.V1ObjectMeta { Name = "n1" } };
+        _metrics = await MetricsBackend.StartAsync(() => ([], [node]));
+        _metrics.Metrics.Set(new LocalCluster.Metrics.NodeUsage("n1", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(15), 500, 1L << 30));
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { LocalClusterDll(), "apiserver", "--state-dir", _stateDir, "--verbose" },
+            ArgumentList =
+            {
+                LocalClusterDll(), "apiserver", "--state-dir", _stateDir, "--advertise-address", "127.0.0.2", "--node-name", "n1",
+                "--metrics-backend", $"127.0.0.1:{_metrics.Port}", "--verbose",
+            },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
@@ -50,7 +58,23 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
             await _server.WaitForExitAsync();
         }
         _server.Dispose();
+        await _metrics.DisposeAsync();
         Directory.Delete(_stateDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Metrics_backend_registers_metrics_k8s_io_for_kubectl_top()
+    {
+        await KubectlAsync(["apply", "-f", "-"], stdin: """
+            apiVersion: v1
+            kind: Node
+            metadata: {name: n1}
+            """);
+
+        Assert.Matches(@"\nv1beta1\.metrics\.k8s\.io\s+kube-system/metrics-server\s+True\s", await KubectlAsync("get", "apiservices"));
+        // A Node that reports no allocatable gets no percentages.
+        Assert.Matches(@"\nn1\s+500m\s+1024Mi$", await KubectlAsync("top", "nodes"));
+        Assert.Contains(_metrics.Received, r => r.Path == "/apis/metrics.k8s.io/v1beta1/nodes" && r.Headers["X-Remote-User"] == "kubernetes-admin");
     }
 
     [Fact]
@@ -169,6 +193,43 @@ public sealed class LocalClusterKubectlTests : IAsyncLifetime
         Assert.Matches(@"State:\s+Running", described);
         Assert.Matches(@"Ready:\s+True", described);
         Assert.Contains("pod \"web-1\" deleted", await KubectlAsync("delete", "pod", "web-1"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pods_reach_the_advertised_address_and_the_kubelet_has_a_node_credential()
+    {
+        // The kubernetes Service's Endpoints: the advertised address and the serving port.
+        var port = new Uri((await KubectlAsync("config", "view", "-o", "jsonpath={.clusters[0].cluster.server}"))).Port;
+        Assert.Equal($"127.0.0.2:{port}", await KubectlAsync("get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}"));
+        Assert.Equal("10.96.0.1", await KubectlAsync("get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"));
+        var ca = await File.ReadAllTextAsync(Path.Combine(_stateDir, "ca.crt"));
+        Assert.Equal(ca, await KubectlAsync("get", "configmap", "kube-root-ca.crt", "-o", "jsonpath={.data.ca\\.crt}") + "\n");
+
+        // There, with ca.crt alone, as a Pod's client is configured (and no other CA trusted).
+        var inCluster = Path.Combine(_stateDir, "in-cluster-kubeconfig");
+        var token = (await File.ReadAllTextAsync(Path.Combine(_stateDir, "token"))).Trim();
+        var caFile = Path.Combine(_stateDir, "ca.crt");
+        await File.WriteAllTextAsync(inCluster, $$$"""
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: c, cluster: {server: "https://127.0.0.2:{{{port}}}", certificate-authority: "{{{caFile}}}"}}]
+            contexts: [{name: c, context: {cluster: c, user: u}}]
+            current-context: c
+            users: [{name: u, user: {token: "{{{token}}}"}}]
+            """);
+        Assert.Equal("namespace/default", await KubectlAsync("--kubeconfig", inCluster, "get", "namespace", "default", "-o", "name"));
+
+        // The kubelet's own credential: its Node, but no Secrets of others.
+        var kubelet = Path.Combine(_stateDir, "kubelet.kubeconfig");
+        Assert.True(File.Exists(kubelet));
+        await KubectlAsync(["--kubeconfig", kubelet, "apply", "-f", "-"], stdin: """
+            apiVersion: v1
+            kind: Node
+            metadata: {name: n1}
+            """);
+        Assert.Matches(@"^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nn1\s+Unknown\s+<none>\s+", await KubectlAsync("--kubeconfig", kubelet, "get", "nodes"));
+        var denied = await KubectlAsync(["--kubeconfig", kubelet, "get", "secret", "anything"], expectFailure: true);
+        Assert.Contains("User \"system:node:n1\" cannot get resource \"secrets\" in API group \"\" in the namespace \"default\": no relationship found between node 'n1' and this object", denied, StringComparison.Ordinal);
     }
 
     [Fact]

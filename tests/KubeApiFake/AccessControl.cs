@@ -14,13 +14,14 @@ internal sealed class AccessControl
 {
     private const string UserKey = "KubeApiFake.User";
 
-    public AccessControl(ResourceStore store)
+    public AccessControl(ResourceStore store, ServiceAccountTokens serviceAccountTokens)
     {
         Authorizer = new RbacAuthorizer(store);
+        Tokens = new TokenAuthenticator(serviceAccountTokens);
         BootstrapPolicy.Seed(store);
     }
 
-    public TokenAuthenticator Tokens { get; } = new();
+    public TokenAuthenticator Tokens { get; }
 
     public RbacAuthorizer Authorizer { get; }
 

@@ -21,8 +21,9 @@ internal sealed partial class ApiRequestHandler(
         var route = ApiRoute.Parse(request.Path.Value ?? "/");
         var isWatch = route.Kind == RouteKind.Resource && method == "GET"
                       && (route.LegacyWatch || request.Query["watch"].ToString() is "true" or "1");
+        var podStream = IsPodStream(route);
         string? body = null;
-        if (method is "POST" or "PUT" or "PATCH" or "DELETE")
+        if (method is "POST" or "PUT" or "PATCH" or "DELETE" && !podStream)
         {
             using var reader = new StreamReader(request.Body, Encoding.UTF8);
             body = await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
@@ -82,6 +83,23 @@ internal sealed partial class ApiRequestHandler(
 
         try
         {
+            if (await TryProxyToApiServiceAsync(ctx, route, method, body, recorded).ConfigureAwait(false))
+            {
+                return;
+            }
+            if (AccessControl.UserOf(ctx) is { NodeName.Length: > 0 } node)
+            {
+                NodeRestriction.Admit(store, node, RequestAttributes.From(method, request.Path.Value ?? "/", request.QueryString.Value ?? ""), body);
+            }
+            if (podStream)
+            {
+                // An upgrade is logged when it is made (101), as a watch is when it starts; anything else once answered.
+                if (!await ServePodStreamAsync(ctx, route, method, () => log.Add(recorded with { StatusCode = 101 })).ConfigureAwait(false))
+                {
+                    log.Add(recorded with { StatusCode = ctx.Response.StatusCode });
+                }
+                return;
+            }
             if (isWatch)
             {
                 await ServeWatchAsync(ctx, route, recorded).ConfigureAwait(false);
@@ -148,9 +166,10 @@ internal sealed partial class ApiRequestHandler(
             case RouteKind.ApiVersions:
                 return (200, Discovery.ApiVersions($"{server.BaseAddress.Host}:{server.BaseAddress.Port}"), null);
             case RouteKind.GroupList:
-                return (200, Discovery.GroupList(types), null);
+                return (200, Discovery.GroupList(types, store.AggregatedApiServices()), null);
             case RouteKind.Group:
-                return (200, Discovery.Group(types, route.Group) ?? throw StatusResponses.ResourceNotFound(), null);
+                return (200, Discovery.Group(types, route.Group) ?? Discovery.AggregatedGroup(store.AggregatedApiServices(), route.Group)
+                    ?? throw StatusResponses.ResourceNotFound(), null);
             case RouteKind.ResourceList:
                 return (200, Discovery.ResourceList(types, route.Group, route.Version) ?? throw StatusResponses.ResourceNotFound(), null);
             case RouteKind.OpenApiRoot:
@@ -171,6 +190,15 @@ internal sealed partial class ApiRequestHandler(
         if (route.Subresource == "scale" && route.Name is not null && rt.Scale is { } scale)
         {
             return DispatchScale(ctx, rt, scale, route, method, body);
+        }
+        if (route is { Subresource: "token", Name: not null, Namespace: not null } && rt is { Group: "", Plural: "serviceaccounts" })
+        {
+            return method == "POST" ? CreateToken(route.Namespace, route.Name, body) : throw StatusResponses.MethodNotAllowed();
+        }
+        if (route is { Subresource: "eviction" or "binding", Name: not null, Namespace: not null } && rt is { Group: "", Plural: "pods" })
+        {
+            if (method != "POST") throw StatusResponses.MethodNotAllowed();
+            return route.Subresource == "eviction" ? Evict(ctx, rt, route.Namespace, route.Name, body) : Bind(ctx, rt, route.Namespace, route.Name, body);
         }
         if (route.Subresource is not null && !(route.Subresource == "status" && rt.HasStatusSubresource))
         {
@@ -324,15 +352,9 @@ internal sealed partial class ApiRequestHandler(
 
     private static DeleteOptions DeleteOptionsFor(HttpContext ctx, string? body)
     {
-        var query = ctx.Request.Query;
-        var propagation = query["propagationPolicy"].ToString();
-        var dryRun = query["dryRun"].Count > 0;
-        if (query["orphanDependents"].ToString() == "true") propagation = "Orphan";
-        string? uid = null;
-        string? rv = null;
+        JsonObject? options = null;
         if (!string.IsNullOrWhiteSpace(body))
         {
-            JsonObject? options;
             try
             {
                 options = JsonNode.Parse(body) as JsonObject;
@@ -341,18 +363,43 @@ internal sealed partial class ApiRequestHandler(
             {
                 throw StatusResponses.BadRequest($"error decoding DeleteOptions: {e.Message}");
             }
-            if (JsonUtil.Str(options?["propagationPolicy"]) is { } p) propagation = p;
-            if (JsonUtil.IsTrue(options?["orphanDependents"])) propagation = "Orphan";
-            if (options?["dryRun"] is JsonArray { Count: > 0 }) dryRun = true;
-            uid = JsonUtil.Str(options?["preconditions"]?["uid"]);
-            rv = JsonUtil.Str(options?["preconditions"]?["resourceVersion"]);
+        }
+        return DeleteOptionsFrom(ctx.Request.Query, options);
+    }
+
+    /// <summary>
+    /// DeleteOptions as the delete handler reads them (apiserver <c>endpoints/handlers/delete.go</c>):
+    /// the query parameters first, then the body's fields where it has them.
+    /// </summary>
+    private static DeleteOptions DeleteOptionsFrom(IQueryCollection query, JsonObject? options)
+    {
+        var propagation = query["propagationPolicy"].ToString();
+        var dryRun = query["dryRun"].Count > 0;
+        if (query["orphanDependents"].ToString() == "true") propagation = "Orphan";
+        long? grace = null;
+        if (query["gracePeriodSeconds"].ToString() is { Length: > 0 } text)
+        {
+            grace = long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds)
+                ? seconds
+                : throw StatusResponses.BadRequest($"strconv.ParseInt: parsing \"{text}\": invalid syntax");
+        }
+        string? uid = null;
+        string? rv = null;
+        if (options is not null)
+        {
+            if (JsonUtil.Str(options["propagationPolicy"]) is { } p) propagation = p;
+            if (JsonUtil.IsTrue(options["orphanDependents"])) propagation = "Orphan";
+            if (options["dryRun"] is JsonArray { Count: > 0 }) dryRun = true;
+            if (JsonUtil.TryGetLong(options["gracePeriodSeconds"]) is { } seconds) grace = seconds;
+            uid = JsonUtil.Str(options["preconditions"]?["uid"]);
+            rv = JsonUtil.Str(options["preconditions"]?["resourceVersion"]);
         }
         if (propagation.Length == 0) propagation = "Background";
         if (propagation is not ("Background" or "Foreground" or "Orphan"))
         {
             throw StatusResponses.BadRequest($"propagationPolicy: Unsupported value: \"{propagation}\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
         }
-        return new DeleteOptions(propagation, dryRun, uid, rv);
+        return new DeleteOptions(propagation, dryRun, uid, rv) { GracePeriodSeconds = grace };
     }
 
     /// <summary>
@@ -527,6 +574,13 @@ internal sealed partial class ApiRequestHandler(
     {
         ctx.Response.StatusCode = code;
         ctx.Response.ContentType = "application/json";
+
+        // A Status that suggests when to retry says so in Retry-After too (handlers/responsewriters/writers.go, ErrorNegotiated).
+        if (body is JsonObject { } status && JsonUtil.Str(status["kind"]) == "Status" && ctx.Response.Headers.RetryAfter.Count == 0
+            && JsonUtil.TryGetLong(status["details"]?["retryAfterSeconds"]) is > 0 and var retryAfter)
+        {
+            ctx.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+        }
         foreach (var warning in warnings ?? [])
         {
             ctx.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"");

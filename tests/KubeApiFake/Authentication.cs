@@ -16,6 +16,33 @@ public sealed record KubeUser(string Name, IReadOnlyList<string> Groups)
     /// <summary>Group every authenticated user is in (<c>user.AllAuthenticated</c>).</summary>
     public const string AllAuthenticated = "system:authenticated";
 
+    /// <summary>Group of every node's identity (<c>user.NodesGroup</c>).</summary>
+    public const string NodesGroup = "system:nodes";
+
+    /// <summary>
+    /// Further facts the authenticator vouches for (<c>user.Info.GetExtra()</c>), e.g. the Pod a bound
+    /// ServiceAccount token names under <c>authentication.kubernetes.io/pod-name</c>; null when none.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Extra { get; init; }
+
+    /// <summary>
+    /// A node's identity as a kubelet's client certificate carries it (and the Node authorizer reads
+    /// it, pkg/auth/nodeidentifier/default.go): <c>system:node:&lt;name&gt;</c> in <c>system:nodes</c>.
+    /// </summary>
+    /// <param name="nodeName">The Node's name.</param>
+    /// <returns>The identity.</returns>
+    public static KubeUser Node(string nodeName) => new($"system:node:{nodeName}", [NodesGroup, AllAuthenticated]);
+
+    /// <summary>
+    /// The node name of a node identity (<c>NodeIdentity</c> of pkg/auth/nodeidentifier/default.go):
+    /// the user must be named <c>system:node:&lt;name&gt;</c> and be in <c>system:nodes</c>. Null for
+    /// other users; empty for <c>system:node:</c> itself (a node the authorizer cannot identify).
+    /// </summary>
+    public string? NodeName =>
+        Name.StartsWith("system:node:", StringComparison.Ordinal) && Groups.Contains(NodesGroup, StringComparer.Ordinal)
+            ? Name["system:node:".Length..]
+            : null;
+
     /// <summary>Group that bypasses authorisation (<c>user.SystemPrivilegedGroup</c>) and is bound to <c>cluster-admin</c>.</summary>
     public const string SystemMasters = "system:masters";
 
@@ -45,15 +72,22 @@ public sealed record KubeUser(string Name, IReadOnlyList<string> Groups)
 }
 
 /// <summary>
-/// Bearer-token authentication: each issued token maps to one <see cref="KubeUser"/>. Tokens are
-/// random opaque strings (a real cluster's ServiceAccount tokens are signed JWTs; nothing here
-/// reads their content). Thread-safe.
+/// Bearer-token authentication, kube-apiserver's token authenticators in its order
+/// (pkg/kubeapiserver/authenticator/config.go: the static token file first, then ServiceAccount
+/// tokens): the tokens issued by <see cref="Issue"/> are random opaque strings, each mapped to one
+/// <see cref="KubeUser"/>, like the lines of a <c>--token-auth-file</c>; any other token is tried as a
+/// ServiceAccount JWT of this server (<see cref="ServiceAccountTokens"/>). Thread-safe.
 /// </summary>
 internal sealed class TokenAuthenticator
 {
     private readonly ConcurrentDictionary<string, KubeUser> _tokens = new(StringComparer.Ordinal);
+    private readonly ServiceAccountTokens _serviceAccountTokens;
 
-    public TokenAuthenticator() => AdminToken = Issue(KubeUser.Admin);
+    public TokenAuthenticator(ServiceAccountTokens serviceAccountTokens)
+    {
+        _serviceAccountTokens = serviceAccountTokens;
+        AdminToken = Issue(KubeUser.Admin);
+    }
 
     /// <summary>The token of <see cref="KubeUser.Admin"/>.</summary>
     public string AdminToken { get; }
@@ -77,6 +111,7 @@ internal sealed class TokenAuthenticator
         if (string.IsNullOrWhiteSpace(authorizationHeader)) return null;
         var parts = authorizationHeader.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length != 2 || !string.Equals(parts[0], "bearer", StringComparison.OrdinalIgnoreCase)) return null;
-        return _tokens.TryGetValue(parts[1], out var user) ? user : null;
+        if (_tokens.TryGetValue(parts[1], out var user)) return user;
+        return _serviceAccountTokens.Authenticate(parts[1], out _);
     }
 }

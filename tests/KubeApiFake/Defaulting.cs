@@ -10,7 +10,8 @@ namespace KubeApiFake;
 /// sessionAffinity None, port protocol TCP and targetPort), Secret (type Opaque, stringData folded
 /// into data), Namespace (phase Active, finalizer, name label), Ingress/Service/Deployment initial
 /// status, Pod phase Pending, CRD status (Established), HorizontalPodAutoscaler (minReplicas 1, CPU at
-/// 80 % when no metric is given), NetworkPolicy (policyTypes, port protocol TCP).
+/// 80 % when no metric is given, the rules of a given behavior), NetworkPolicy (policyTypes, port
+/// protocol TCP), APIService (service port 443).
 /// </summary>
 internal static class Defaulting
 {
@@ -42,6 +43,10 @@ internal static class Defaulting
             case ("", "pods"):
                 // A Pod no kubelet has seen yet: the registry's PrepareForCreate sets phase Pending.
                 if (obj["status"] is not JsonObject { Count: > 0 }) obj["status"] = new JsonObject { ["phase"] = "Pending" };
+                break;
+            case ("apiregistration.k8s.io", "apiservices"):
+                // apiregistration v1 SetDefaults_ServiceReference: port 443.
+                if (obj["spec"]?["service"] is JsonObject service) service["port"] ??= ResourceStore.DefaultApiServicePort;
                 break;
             case ("apiextensions.k8s.io", "customresourcedefinitions"):
                 CustomResourceDefinitions.Default(obj, old, now);
@@ -93,9 +98,43 @@ internal static class Defaulting
 
     /// <summary>
     /// kubernetes/kubernetes pkg/apis/autoscaling/v2/defaults.go, <c>SetDefaults_HorizontalPodAutoscaler</c>:
-    /// minReplicas 1; with no metrics, a Resource metric on CPU at 80 % average utilization.
+    /// minReplicas 1; with no metrics, a Resource metric on CPU at 80 % average utilization; and a
+    /// <c>behavior</c> that is given gets every rule field it leaves out
+    /// (<c>SetDefaults_HorizontalPodAutoscalerBehavior</c>, <c>GenerateHPAScaleUpRules</c>,
+    /// <c>GenerateHPAScaleDownRules</c>, <c>copyHPAScalingRules</c>): scale up with no
+    /// stabilization window, selectPolicy Max, policies 4 Pods and 100 % per 15 s; scale down
+    /// selectPolicy Max, 100 % per 15 s, and no window (the controller's
+    /// <c>--horizontal-pod-autoscaler-downscale-stabilization</c>, 5 minutes, applies). A missing
+    /// behavior stays missing.
     /// </summary>
     private static void HorizontalPodAutoscaler(JsonObject obj)
+    {
+        var specObject = Child(obj, "spec");
+        if (specObject["behavior"] is JsonObject behavior)
+        {
+            behavior["scaleUp"] = ScalingRules(behavior["scaleUp"] as JsonObject, stabilizationWindowSeconds: 0,
+                Policy("Pods", 4, 15), Policy("Percent", 100, 15));
+            behavior["scaleDown"] = ScalingRules(behavior["scaleDown"] as JsonObject, stabilizationWindowSeconds: null, Policy("Percent", 100, 15));
+        }
+        HorizontalPodAutoscalerMetrics(obj);
+    }
+
+    private static JsonObject Policy(string type, int value, int periodSeconds) =>
+        new() { ["type"] = type, ["value"] = value, ["periodSeconds"] = periodSeconds };
+
+    /// <summary><c>copyHPAScalingRules(given, defaults)</c>: each field the rules give (a policies list, even empty, included) wins.</summary>
+    private static JsonObject ScalingRules(JsonObject? given, int? stabilizationWindowSeconds, params JsonObject[] policies)
+    {
+        var rules = new JsonObject();
+        if (given?["stabilizationWindowSeconds"] is { } window) rules["stabilizationWindowSeconds"] = window.DeepClone();
+        else if (stabilizationWindowSeconds is { } seconds) rules["stabilizationWindowSeconds"] = seconds;
+        rules["selectPolicy"] = given?["selectPolicy"]?.DeepClone() ?? "Max";
+        rules["policies"] = given?["policies"] is JsonArray list ? list.DeepClone() : new JsonArray([.. policies]);
+        if (given?["tolerance"] is { } tolerance) rules["tolerance"] = tolerance.DeepClone();
+        return rules;
+    }
+
+    private static void HorizontalPodAutoscalerMetrics(JsonObject obj)
     {
         var spec = Child(obj, "spec");
         spec["minReplicas"] ??= 1;

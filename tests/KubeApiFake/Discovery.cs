@@ -16,6 +16,30 @@ internal static partial class Discovery
     private static readonly string[] NamespaceVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
     private static readonly string[] StatusVerbs = ["get", "patch", "update"];
 
+    /// <summary>
+    /// The Pod subresources the fake serves besides status, as kube-apiserver lists them in
+    /// <c>/api/v1</c> (alphabetical; the eviction entry names its own group and version, which
+    /// kubectl drain looks for: k8s.io/kubectl/pkg/drain/drain.go, <c>CheckEvictionSupport</c>).
+    /// </summary>
+    private static readonly JsonObject[] PodSubresources =
+    [
+        Subresource("pods/attach", "PodAttachOptions", ["create", "get"]),
+        Subresource("pods/binding", "Binding", ["create"]),
+        Subresource("pods/eviction", "Eviction", ["create"], "policy", "v1"),
+        Subresource("pods/exec", "PodExecOptions", ["create", "get"]),
+        Subresource("pods/log", "Pod", ["get"]),
+    ];
+
+    private static JsonObject Subresource(string name, string kind, string[] verbs, string? group = null, string? version = null)
+    {
+        var entry = new JsonObject { ["name"] = name, ["singularName"] = "", ["namespaced"] = true };
+        if (group is not null) entry["group"] = group;
+        if (version is not null) entry["version"] = version;
+        entry["kind"] = kind;
+        entry["verbs"] = new JsonArray([.. verbs.Select(v => (JsonNode)v)]);
+        return entry;
+    }
+
     public static JsonObject ApiVersions(string serverAddress) => new()
     {
         ["kind"] = "APIVersions",
@@ -27,14 +51,58 @@ internal static partial class Discovery
         }),
     };
 
-    public static JsonObject GroupList(IReadOnlyList<ResourceType> types)
+    /// <summary>
+    /// <c>/apis</c>: the groups served here, then those only APIServices with a backend serve (the
+    /// aggregator's <c>apisHandler</c>, staging/src/k8s.io/kube-aggregator/pkg/apiserver/handler_apis.go).
+    /// </summary>
+    public static JsonObject GroupList(IReadOnlyList<ResourceType> types, IReadOnlyList<JsonObject>? apiServices = null)
     {
         var groups = new JsonArray();
         foreach (var group in types.Where(t => t.Group.Length > 0).Select(t => t.Group).Distinct())
         {
             groups.Add(GroupEntry(types, group));
         }
+        foreach (var group in (apiServices ?? []).Select(a => JsonUtil.Str(a["spec"]?["group"]) ?? "").Where(g => g.Length > 0)
+            .Distinct().Where(g => !types.Any(t => t.Group == g)))
+        {
+            groups.Add(AggregatedGroupEntry(apiServices!, group));
+        }
         return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
+    }
+
+    /// <summary>
+    /// <c>/apis/{group}</c> of a group only APIServices serve (the aggregator's <c>apiGroupHandler</c>),
+    /// or null when none does: its versions by <c>versionPriority</c>, highest first and preferred.
+    /// </summary>
+    public static JsonObject? AggregatedGroup(IReadOnlyList<JsonObject> apiServices, string group)
+    {
+        if (!apiServices.Any(a => JsonUtil.Str(a["spec"]?["group"]) == group)) return null;
+        var entry = AggregatedGroupEntry(apiServices, group);
+        var result = new JsonObject { ["kind"] = "APIGroup", ["apiVersion"] = "v1" };
+        foreach (var (k, v) in entry.ToList())
+        {
+            entry.Remove(k);
+            result[k] = v;
+        }
+        return result;
+    }
+
+    /// <summary>apiregistration's <c>SortedByGroupAndVersion</c>: versionPriority descending, then Kubernetes version order.</summary>
+    private static JsonObject AggregatedGroupEntry(IReadOnlyList<JsonObject> apiServices, string group)
+    {
+        var versions = apiServices.Where(a => JsonUtil.Str(a["spec"]?["group"]) == group)
+            .OrderByDescending(a => JsonUtil.TryGetLong(a["spec"]?["versionPriority"]) ?? 0)
+            .ThenBy(a => JsonUtil.Str(a["spec"]?["version"]) ?? "", VersionPriority)
+            .Select(a => JsonUtil.Str(a["spec"]?["version"]) ?? "")
+            .Distinct()
+            .ToList();
+        JsonObject Gv(string v) => new() { ["groupVersion"] = $"{group}/{v}", ["version"] = v };
+        return new JsonObject
+        {
+            ["name"] = group,
+            ["versions"] = new JsonArray(versions.Select(v => (JsonNode)Gv(v)).ToArray()),
+            ["preferredVersion"] = Gv(versions[0]),
+        };
     }
 
     public static JsonObject? Group(IReadOnlyList<ResourceType> types, string group)
@@ -81,6 +149,10 @@ internal static partial class Discovery
             if (t.ShortNames.Count > 0) entry["shortNames"] = new JsonArray(t.ShortNames.Select(s => (JsonNode)s).ToArray());
             if (t.Categories.Count > 0) entry["categories"] = new JsonArray(t.Categories.Select(s => (JsonNode)s).ToArray());
             resources.Add(entry);
+            if (t is { Group: "", Plural: "pods" })
+            {
+                foreach (var sub in PodSubresources) resources.Add(sub.DeepClone());
+            }
             // Subresources in the real server's order: scale before status.
             if (t.Scale is not null) resources.Add(ScaleSubresource.DiscoveryEntry(t));
             if (t.HasStatusSubresource)

@@ -5,6 +5,9 @@ public sealed partial class FakeKubeApiServer
 {
     internal AccessControl? AccessControl { get; }
 
+    /// <summary>Signs and authenticates ServiceAccount tokens (TokenRequest); made whether or not authorisation is on.</summary>
+    internal ServiceAccountTokens ServiceAccountTokens { get; }
+
     /// <summary>
     /// The bearer token of <see cref="KubeUser.Admin"/> (<c>kubernetes-admin</c> in
     /// <c>system:masters</c>, which bypasses RBAC), used by <see cref="CreateClient()"/>,

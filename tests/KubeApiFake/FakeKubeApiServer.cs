@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -36,15 +37,19 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
     private FakeKubeApiServer(FakeKubeApiServerOptions options)
     {
         Options = options;
-        _log = new RequestLog(options.RequestLogLimit, _signal);
+        _log = new RequestLog(options.RequestLogLimit, _signal, options.RequestObserver);
         Store = new ResourceStore(options, _signal);
-        AccessControl = options.EnableAuthorization ? new AccessControl(Store) : null;
+        ServiceAccountTokens = new ServiceAccountTokens(Store, options.ServiceAccountIssuer, options.TimeProvider);
+        AccessControl = options.EnableAuthorization ? new AccessControl(Store, ServiceAccountTokens) : null;
         // Real time, not options.TimeProvider: clients check validity against their own clock.
-        _tls = options.UseTls ? ServingCertificates.Create(DateTimeOffset.UtcNow) : null;
+        _tls = options.UseTls ? ServingCertificates.Create(DateTimeOffset.UtcNow, ServingAddresses(options), ServingNames(options)) : null;
     }
 
     /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Connections to the kubelets of Nodes, for Pod logs and exec.</summary>
+    internal KubeletConnections Kubelets { get; } = new();
 
     /// <summary>The settings the server was started with.</summary>
     public FakeKubeApiServerOptions Options { get; }
@@ -110,6 +115,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
+        _port = Options.Port == 0 && !AdvertisedAddress.Equals(IPAddress.Loopback) ? FreePortOnBothAddresses() : Options.Port;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k =>
@@ -126,8 +132,13 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         app.Run(handler.HandleAsync);
         _app = app;
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .OrderBy(a => a.Contains("//127.0.0.1:", StringComparison.Ordinal) ? 0 : 1).First();
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        if (Options.EmulateCluster)
+        {
+            Store.StartClusterControllers(new ResourceStore.ClusterIdentity(CertificateAuthorityPem, AdvertisedAddress, BaseAddress.Port));
+        }
     }
 
     /// <summary>
@@ -294,5 +305,6 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         }
         _shutdown.Dispose();
         _tls?.Dispose();
+        Kubelets.Dispose();
     }
 }

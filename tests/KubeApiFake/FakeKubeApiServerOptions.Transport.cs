@@ -11,4 +11,12 @@ public sealed partial class FakeKubeApiServerOptions
     /// they end; refused requests too). Default null: nothing is written.
     /// </summary>
     public Action<string>? AccessLog { get; set; }
+
+    /// <summary>
+    /// Called with every answered request as it is recorded (<see cref="FakeKubeApiServer.Requests"/>),
+    /// with its user when authentication is on: what kube-apiserver's audit backend receives (the
+    /// <c>--audit-log-path</c> of <c>local-cluster apiserver</c>). Called on the request's thread; keep it
+    /// quick. Default null.
+    /// </summary>
+    public Action<RecordedRequest>? RequestObserver { get; set; }
 }

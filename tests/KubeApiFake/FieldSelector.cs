@@ -15,6 +15,13 @@ internal sealed class FieldSelector
         "reason", "reportingComponent", "source", "type",
     ];
 
+    // pkg/registry/core/pod/strategy.go, PodToSelectableFields (kubectl describe node and a kubelet select Pods by node).
+    private static readonly string[] PodFields =
+    [
+        "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork",
+        "status.phase", "status.podIP", "status.nominatedNodeName",
+    ];
+
     private readonly List<(string Field, bool Equal, string Value)> _terms;
 
     private FieldSelector(List<(string, bool, string)> terms) => _terms = terms;
@@ -68,11 +75,25 @@ internal sealed class FieldSelector
         field is "metadata.name" or "metadata.namespace"
         || (rt.Group.Length == 0 && rt.Plural == "secrets" && field == "type")
         || (rt.Group.Length == 0 && rt.Plural == "namespaces" && field == "status.phase")
-        || (rt.Plural == "events" && EventFields.Contains(field));
+        || (rt.Plural == "events" && EventFields.Contains(field))
+        || (rt.Group.Length == 0 && rt.Plural == "pods" && PodFields.Contains(field))
+        || (rt.Group.Length == 0 && rt.Plural == "nodes" && field == "spec.unschedulable");
 
     private static string Value(JsonObject obj, string field)
     {
-        if (field == "source") field = "source.component";
+        switch (field)
+        {
+            case "source":
+                field = "source.component";
+                break;
+            case "spec.hostNetwork" or "spec.unschedulable":
+                // strconv.FormatBool of a bool that defaults to false.
+                var flag = obj["spec"]?[field["spec.".Length..]];
+                return JsonUtil.IsTrue(flag) ? "true" : "false";
+            case "status.podIP":
+                var ips = obj["status"]?["podIPs"] as JsonArray;
+                return (ips is { Count: > 0 } ? JsonUtil.Str(ips[0]?["ip"]) : JsonUtil.Str(obj["status"]?["podIP"])) ?? "";
+        }
         JsonNode? node = obj;
         foreach (var part in field.Split('.'))
         {

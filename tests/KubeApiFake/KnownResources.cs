@@ -57,6 +57,40 @@ public static class KnownResources
     /// <summary>rbac.authorization.k8s.io/v1 clusterrolebindings (cluster-scoped).</summary>
     public static readonly GroupVersionResource ClusterRoleBindings = new("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
 
+    /// <summary>core/v1 pods (served with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
+    public static readonly GroupVersionResource Pods = new("", "v1", "pods");
+
+    /// <summary>core/v1 nodes, cluster-scoped (served with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
+    public static readonly GroupVersionResource Nodes = new("", "v1", "nodes");
+
+    /// <summary>core/v1 endpoints (served with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
+    public static readonly GroupVersionResource Endpoints = new("", "v1", "endpoints");
+
+    /// <summary>discovery.k8s.io/v1 endpointslices (served with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
+    public static readonly GroupVersionResource EndpointSlices = new("discovery.k8s.io", "v1", "endpointslices");
+
+    /// <summary>apiregistration.k8s.io/v1 apiservices, cluster-scoped (served with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
+    public static readonly GroupVersionResource ApiServices = new("apiregistration.k8s.io", "v1", "apiservices");
+
+    /// <summary>
+    /// The kinds a cluster's nodes and controllers use, served besides <see cref="All"/> with
+    /// <see cref="FakeKubeApiServerOptions.EmulateCluster"/>: Pods (status; <c>log</c>, <c>exec</c> and
+    /// <c>attach</c> proxied to the kubelet, <c>eviction</c> and <c>binding</c>), Nodes (status),
+    /// Endpoints, EndpointSlices and the aggregation layer's APIServices (status). Short names,
+    /// categories and status subresources as pkg/registry/core/pod/storage/storage.go (<c>po</c>,
+    /// category <c>all</c>), pkg/registry/core/node/storage/storage.go (<c>no</c>),
+    /// pkg/registry/core/endpoint/storage/storage.go (<c>ep</c>) and kube-aggregator's
+    /// pkg/registry/apiservice/etcd/etcd.go (category <c>api-extensions</c>) declare them.
+    /// </summary>
+    public static IReadOnlyList<ResourceType> ClusterKinds { get; } =
+    [
+        new("", "v1", "pods", "Pod", Namespaced: true) { HasStatusSubresource = true, ShortNames = ["po"], Categories = ["all"] },
+        new("", "v1", "nodes", "Node", Namespaced: false) { HasStatusSubresource = true, ShortNames = ["no"] },
+        new("", "v1", "endpoints", "Endpoints", Namespaced: true) { ShortNames = ["ep"] },
+        new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", Namespaced: true),
+        new("apiregistration.k8s.io", "v1", "apiservices", "APIService", Namespaced: false) { HasStatusSubresource = true, Categories = ["api-extensions"] },
+    ];
+
     /// <summary>Descriptors of every built-in resource, in discovery order.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
     [

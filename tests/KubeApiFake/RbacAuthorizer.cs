@@ -29,13 +29,21 @@ public sealed record AuthorizationDecision(bool Allowed, string Reason);
 /// (a list or watch without a <c>metadata.name</c> field selector has no name, so it is denied);
 /// nonResourceURLs match exactly, as <c>*</c>, or by a trailing-<c>*</c> prefix. ClusterRoles
 /// with an <c>aggregationRule</c> get the rules of the ClusterRoles their selectors match, as the
-/// clusterrole-aggregation controller would have written them. Not modelled: the Node authorizer,
-/// webhooks, ABAC, and RBAC's escalation checks on writes of roles and bindings.
+/// clusterrole-aggregation controller would have written them. Nodes are first judged by the
+/// <see cref="NodeAuthorizer"/>. Not modelled: webhooks, ABAC, and RBAC's escalation checks on
+/// writes of roles and bindings.
 /// </remarks>
 internal sealed class RbacAuthorizer(ResourceStore store)
 {
     private const string RbacGroup = "rbac.authorization.k8s.io";
 
+    private readonly NodeAuthorizer _nodes = new(store);
+
+    /// <summary>
+    /// The chain of <c>--authorization-mode=Node,RBAC</c> behind the privileged-group authorizer:
+    /// the first allow wins, and a denial carries the reasons of every authorizer that gave one, one
+    /// per line (k8s.io/apiserver/pkg/authorization/union/union.go).
+    /// </summary>
     public AuthorizationDecision Authorize(KubeUser user, RequestAttributes request)
     {
         if (user.Groups.Contains(KubeUser.SystemMasters, StringComparer.Ordinal))
@@ -43,6 +51,15 @@ internal sealed class RbacAuthorizer(ResourceStore store)
             return new AuthorizationDecision(true, $"allowed by the privileged group {KubeUser.SystemMasters}");
         }
 
+        var (nodeAllowed, nodeReason) = _nodes.Authorize(user, request);
+        if (nodeAllowed) return new AuthorizationDecision(true, $"allowed by the Node authorizer to {user.Name}");
+        var rbac = AuthorizeRbac(user, request);
+        if (rbac.Allowed || nodeReason.Length == 0) return rbac;
+        return rbac with { Reason = rbac.Reason.Length == 0 ? nodeReason : $"{nodeReason}\n{rbac.Reason}" };
+    }
+
+    private AuthorizationDecision AuthorizeRbac(KubeUser user, RequestAttributes request)
+    {
         var errors = new List<string>();
         foreach (var binding in store.List(KnownResources.ClusterRoleBindings))
         {

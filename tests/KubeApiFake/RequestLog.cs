@@ -1,7 +1,7 @@
 namespace KubeApiFake;
 
-/// <summary>Bounded, thread-safe log of answered requests.</summary>
-internal sealed class RequestLog(int limit, ChangeSignal signal)
+/// <summary>Bounded, thread-safe log of answered requests; each one also goes to <paramref name="observer"/> when given.</summary>
+internal sealed class RequestLog(int limit, ChangeSignal signal, Action<RecordedRequest>? observer = null)
 {
     private readonly Lock _lock = new();
     private readonly Queue<RecordedRequest> _entries = new();
@@ -13,6 +13,7 @@ internal sealed class RequestLog(int limit, ChangeSignal signal)
             _entries.Enqueue(request);
             while (_entries.Count > Math.Max(limit, 1)) _entries.Dequeue();
         }
+        observer?.Invoke(request);
         signal.Pulse();
     }
 

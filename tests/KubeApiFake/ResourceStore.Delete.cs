@@ -19,7 +19,10 @@ public sealed partial class ResourceStore
             var so = Find(rt, ns, name) ?? throw StatusResponses.NotFound(rt, name);
             CheckPreconditions(rt, so, d);
             if (d.DryRun) return (200, Output(rt, so.Object));
-            var (obj, deleted) = DeleteObjectLocked(so, d.Propagation);
+            var (obj, deleted) = DeleteObjectLocked(so, d.Propagation, d.GracePeriodSeconds);
+
+            // Pods answer with the object, deleted or not (pkg/registry/core/pod/storage/storage.go: ReturnDeletedObject).
+            if (IsPod(so.Key)) return (200, Output(rt, obj));
             return deleted ? (200, StatusResponses.Success(rt, name, so.Uid)) : (202, Output(rt, obj));
         }
     }
@@ -33,7 +36,7 @@ public sealed partial class ResourceStore
             {
                 if (!_objects.ContainsKey(so.Key)) continue;
                 var obj = so.Object;
-                if (!d.DryRun) (obj, _) = DeleteObjectLocked(so, d.Propagation);
+                if (!d.DryRun) (obj, _) = DeleteObjectLocked(so, d.Propagation, d.GracePeriodSeconds);
                 deleted.Add(obj);
             }
             return ListOf(rt, new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture) }, deleted);
@@ -53,9 +56,13 @@ public sealed partial class ResourceStore
         }
     }
 
-    /// <summary>Deletes now, or marks for deletion when finalizers are present. Returns the resulting object and whether it is gone.</summary>
-    private (JsonObject Object, bool Deleted) DeleteObjectLocked(StoredObject so, string propagation)
+    /// <summary>
+    /// Deletes now, or marks for deletion when finalizers are present (Pods: or while their grace
+    /// period runs, see <see cref="DeletePodLocked"/>). Returns the resulting object and whether it is gone.
+    /// </summary>
+    private (JsonObject Object, bool Deleted) DeleteObjectLocked(StoredObject so, string propagation, long? gracePeriodSeconds = null)
     {
+        if (IsPod(so.Key)) return DeletePodLocked(so, propagation, gracePeriodSeconds);
         var meta = (JsonObject)so.Object["metadata"]!;
         if (meta["finalizers"] is JsonArray { Count: > 0 })
         {
@@ -93,6 +100,7 @@ public sealed partial class ResourceStore
         }
         if (propagation == "Orphan") Orphan(so.Uid);
         else CollectGarbage(so.Uid);
+        ReactLocked("DELETED", so.Key);
         return final;
     }
 

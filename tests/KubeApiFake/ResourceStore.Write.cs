@@ -239,6 +239,7 @@ public sealed partial class ResourceStore
             throw StatusResponses.InternalError("resourceVersion should not be set on objects to be created");
         }
         var name = JsonUtil.Str(meta["name"]);
+        var displayName = string.IsNullOrEmpty(name) ? JsonUtil.Str(meta["generateName"]) ?? "" : name;
         if (string.IsNullOrEmpty(name))
         {
             var prefix = JsonUtil.Str(meta["generateName"]);
@@ -275,6 +276,7 @@ public sealed partial class ResourceStore
         meta["creationTimestamp"] = Now();
         if (rt.HasStatusSubresource && !o.Raw) obj.Remove("status");
         Prepare(rt, obj, null, o);
+        if (!o.Raw && _options.EmulateCluster && rt is { Group: "", Plural: "pods" }) AdmitPodLocked(ns!, obj, displayName);
         if (!o.Raw) Validate(rt, obj, null, name);
         if (!ownershipDone) TrackOwnership(rt, null, obj, o, statusWrite: false);
         JsonUtil.Normalize(obj);
@@ -348,7 +350,7 @@ public sealed partial class ResourceStore
             meta["generation"] = (JsonUtil.TryGetLong(oldMeta["generation"]) ?? 0) + 1;
         }
         if (o.DryRun) return (200, Output(rt, candidate));
-        if (meta["deletionTimestamp"] is not null && meta["finalizers"] is not JsonArray { Count: > 0 })
+        if (meta["deletionTimestamp"] is not null && meta["finalizers"] is not JsonArray { Count: > 0 } && DeletesOnUpdate(old))
         {
             return (200, Output(rt, FinalizeDeletion(old, candidate, "Background")));
         }
@@ -439,6 +441,7 @@ public sealed partial class ResourceStore
         _hub.Record(new WatchEvent(type, key, _resourceVersion, obj, json, old?.Object));
         if (IsCrd(key)) SyncCrd(key.Name, obj);
         _signal.Pulse();
+        ReactLocked(type, key);
         return stored;
     }
 

@@ -35,6 +35,7 @@ public sealed partial class ResourceStore
         _signal = signal;
         _hub = new WatchHub(options.HistoryLimit);
         _types.AddRange(KnownResources.All);
+        if (options.EmulateCluster) _types.AddRange(KnownResources.ClusterKinds);
         foreach (var extra in options.AdditionalResources) RegisterResource(extra);
         if (options.SeedDefaultNamespaces)
         {

@@ -7,7 +7,9 @@ namespace KubeApiFake;
 /// <summary>
 /// A certificate authority and a serving certificate signed by it, generated in memory (ECDSA P-256)
 /// for one server run. The serving certificate names 127.0.0.1, ::1 and localhost as subject
-/// alternative names: Go's crypto/x509 (kubectl) ignores the common name and checks SANs only.
+/// alternative names, plus the names a cluster's API server answers to (see <see cref="ClusterNames"/>):
+/// Go's crypto/x509 (kubectl) ignores the common name and checks SANs only, and so does .NET's
+/// validation of an in-cluster client.
 /// </summary>
 internal sealed class ServingCertificates : IDisposable
 {
@@ -24,10 +26,22 @@ internal sealed class ServingCertificates : IDisposable
     public X509Certificate2 Serving { get; }
 
     /// <summary>The authority as PEM text, as kubeconfig's <c>certificate-authority-data</c> holds it (base64 of this).</summary>
-    public string AuthorityPem => Authority.ExportCertificatePem();
+    public string AuthorityPem => Authority.ExportCertificatePem() + "\n";
 
-    /// <summary>Generates both certificates, valid from an hour ago for one year.</summary>
-    public static ServingCertificates Create(DateTimeOffset now)
+    /// <summary>
+    /// The DNS names in-cluster clients use for the API server, as kubeadm puts them in the serving
+    /// certificate (cmd/kubeadm/app/phases/certs/certlist.go, <c>GetAPIServerAltNames</c>): the
+    /// <c>kubernetes</c> Service's names.
+    /// </summary>
+    public static readonly string[] ClusterNames =
+        ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"];
+
+    /// <summary>
+    /// Generates both certificates, valid from an hour ago for one year. The serving certificate names
+    /// the loopback addresses and localhost, and <paramref name="extraAddresses"/> and
+    /// <paramref name="extraNames"/> (e.g. the advertised address and <see cref="ClusterNames"/>).
+    /// </summary>
+    public static ServingCertificates Create(DateTimeOffset now, IEnumerable<IPAddress>? extraAddresses = null, IEnumerable<string>? extraNames = null)
     {
         var notBefore = now.AddHours(-1);
         var notAfter = now.AddYears(1);
@@ -45,6 +59,8 @@ internal sealed class ServingCertificates : IDisposable
         names.AddIpAddress(IPAddress.Loopback);
         names.AddIpAddress(IPAddress.IPv6Loopback);
         names.AddDnsName("localhost");
+        foreach (var address in (extraAddresses ?? []).Where(a => !a.Equals(IPAddress.Loopback) && !a.Equals(IPAddress.IPv6Loopback)).Distinct()) names.AddIpAddress(address);
+        foreach (var name in (extraNames ?? []).Where(n => n != "localhost").Distinct(StringComparer.Ordinal)) names.AddDnsName(name);
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));

@@ -60,6 +60,16 @@ internal static class StatusResponses
 
     public static KubeApiException BadRequest(string message) => new(400, "BadRequest", message);
 
+    /// <summary>
+    /// 403 as apimachinery's <c>errors.NewForbidden(groupResource, name, err)</c> words it, which an
+    /// admission plugin's refusal (<c>admission.NewForbidden</c>) becomes: <c>pods "x" is forbidden: why</c>.
+    /// </summary>
+    public static KubeApiException Forbidden(ResourceType rt, string name, string why)
+    {
+        var message = name.Length == 0 ? $"{rt.GroupResource} is forbidden: {why}" : $"{rt.GroupResource} \"{name}\" is forbidden: {why}";
+        return new KubeApiException(403, "Forbidden", message, ObjectDetails(rt, name));
+    }
+
     public static KubeApiException MethodNotAllowed() =>
         new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", new JsonObject());
 

@@ -114,6 +114,7 @@ internal static class Tables
         return (rt.Group, rt.Plural) switch
         {
             ("", "pods") => Pods,
+            ("", "nodes") => Nodes,
             ("apps", "deployments") => Deployments,
             ("", "services") => Services,
             ("networking.k8s.io", "ingresses") => Ingresses,
@@ -144,6 +145,7 @@ internal static class Tables
                  new("Ports", "string", "Ports advertised by this EndpointSlice."), new("Endpoints", "string", "Endpoints in this EndpointSlice."), AgeColumn],
                 (o, now) => [Name(o), Str(o["addressType"]), SlicePorts(o), SliceEndpoints(o), Age(o, now)]),
             ("", "events") => Events,
+            ("apiregistration.k8s.io", "apiservices") => ApiServices,
             ("coordination.k8s.io", "leases") => new Printer(
                 [NameColumn, new("Holder", "string", "The holder of the lease"), AgeColumn],
                 (o, now) => [Name(o), Str(o["spec"]?["holderIdentity"]) ?? "", Age(o, now)]),
@@ -272,6 +274,58 @@ internal static class Tables
         ];
     }
 
+    private static readonly Printer Nodes = new(
+        [
+            NameColumn,
+            new("Status", "string", "The status of the node"),
+            new("Roles", "string", "The roles of the node"),
+            AgeColumn,
+            new("Version", "string", "Kubelet Version reported by the node."),
+            new("Internal-IP", "string", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1),
+            new("External-IP", "string", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1),
+            new("OS-Image", "string", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", 1),
+            new("Kernel-Version", "string", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
+            new("Container-Runtime", "string", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).", 1),
+        ],
+        NodeCells);
+
+    /// <summary>
+    /// printNode of printers.go: STATUS from the Ready condition (Ready, NotReady, or Unknown without
+    /// one; ",SchedulingDisabled" when cordoned), ROLES from the <c>node-role.kubernetes.io/&lt;role&gt;</c>
+    /// and <c>kubernetes.io/role</c> labels, VERSION the kubelet's; wide: the first InternalIP and
+    /// ExternalIP, OS image, kernel and container runtime.
+    /// </summary>
+    private static JsonNode?[] NodeCells(JsonObject node, DateTimeOffset now)
+    {
+        var status = node["status"] as JsonObject;
+        var ready = (status?["conditions"] as JsonArray)?.OfType<JsonObject>().LastOrDefault(c => Str(c["type"]) == "Ready");
+        var states = new List<string> { ready is null ? "Unknown" : Str(ready["status"]) == "True" ? "Ready" : "NotReady" };
+        if (JsonUtil.IsTrue(node["spec"]?["unschedulable"])) states.Add("SchedulingDisabled");
+        var roles = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (key, value) in JsonUtil.Labels(node))
+        {
+            if (key.StartsWith("node-role.kubernetes.io/", StringComparison.Ordinal) && key.Length > "node-role.kubernetes.io/".Length)
+            {
+                roles.Add(key["node-role.kubernetes.io/".Length..]);
+            }
+            else if (key == "kubernetes.io/role" && value.Length > 0)
+            {
+                roles.Add(value);
+            }
+        }
+        string Address(string type) =>
+            (status?["addresses"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(a => Str(a["type"]) == type) is { } address
+                ? Str(address["address"]) ?? None
+                : None;
+        string Info(string field) => Str(status?["nodeInfo"]?[field]) is { Length: > 0 } value ? value : "<unknown>";
+        return
+        [
+            Name(node), string.Join(",", states), roles.Count == 0 ? None : string.Join(",", roles), Age(node, now),
+            Str(status?["nodeInfo"]?["kubeletVersion"]) ?? "",
+            Address("InternalIP"), Address("ExternalIP"), Info("osImage"), Info("kernelVersion"), Info("containerRuntimeVersion"),
+        ];
+    }
+
     private static readonly Printer Deployments = new(
         [
             NameColumn,
@@ -361,9 +415,14 @@ internal static class Tables
         });
 
     /// <summary>
-    /// printHorizontalPodAutoscaler: Reference <c>Kind/name</c>; Targets per metric (Resource
-    /// utilization as <c>cpu: current%/target%</c>, <c>&lt;unknown&gt;</c> before the controller
-    /// reports); MinPods (<c>&lt;unset&gt;</c>), MaxPods and the current replicas.
+    /// printHorizontalPodAutoscaler (pkg/printers/internalversion/printers.go): Reference
+    /// <c>Kind/name</c>; Targets as <c>formatHPAMetrics</c> writes them, each metric beside the
+    /// current value of the same index in <c>status.currentMetrics</c> (Resource and ContainerResource
+    /// <c>cpu: 12%/50%</c> or <c>memory: 100Mi/200Mi</c>, Pods <c>current/target</c>, Object and
+    /// External <c>current/target</c> or <c>current/target (avg)</c>, <c>&lt;unknown&gt;</c> before
+    /// the controller reports, <c>&lt;auto&gt;</c> for a utilization target without a value, at most
+    /// two then <c>+ N more...</c>, <c>&lt;none&gt;</c> without metrics); MinPods (<c>&lt;unset&gt;</c>),
+    /// MaxPods and the current replicas as integers.
     /// </summary>
     private static readonly Printer HorizontalPodAutoscalers = new(
         [
@@ -371,38 +430,106 @@ internal static class Tables
             new("Reference", "string", "The reference to the autoscaled resource."),
             new("Targets", "string", "The current and target metrics."),
             new("MinPods", "string", "The minimum number of replicas."),
-            new("MaxPods", "string", "The maximum number of replicas."),
-            new("Replicas", "string", "The current number of replicas."),
+            new("MaxPods", "integer", "The maximum number of replicas."),
+            new("Replicas", "integer", "The current number of replicas."),
             AgeColumn,
         ],
         (h, now) =>
         {
             var spec = h["spec"] as JsonObject;
-            var current = (h["status"]?["currentMetrics"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
-            var targets = new List<string>();
-            foreach (var metric in (spec?["metrics"] as JsonArray)?.OfType<JsonObject>() ?? [])
-            {
-                var resource = Str(metric["resource"]?["name"]);
-                var goal = JsonUtil.TryGetLong(metric["resource"]?["target"]?["averageUtilization"]);
-                if (Str(metric["type"]) != "Resource" || resource is null || goal is null)
-                {
-                    targets.Add("<unknown>");
-                    continue;
-                }
-
-                var observed = current.FirstOrDefault(c => Str(c["resource"]?["name"]) == resource) is { } c
-                    && JsonUtil.TryGetLong(c["resource"]?["current"]?["averageUtilization"]) is { } u ? $"{u}%" : "<unknown>";
-                targets.Add($"{resource}: {observed}/{goal}%");
-            }
-
             var reference = spec?["scaleTargetRef"];
             return
             [
-                Name(h), $"{Str(reference?["kind"])}/{Str(reference?["name"])}", targets.Count == 0 ? None : string.Join(", ", targets),
+                Name(h), $"{Str(reference?["kind"])}/{Str(reference?["name"])}",
+                HpaTargets(spec?["metrics"] as JsonArray, h["status"]?["currentMetrics"] as JsonArray),
                 JsonUtil.TryGetLong(spec?["minReplicas"])?.ToString(CultureInfo.InvariantCulture) ?? "<unset>",
-                (JsonUtil.TryGetLong(spec?["maxReplicas"]) ?? 0).ToString(CultureInfo.InvariantCulture),
-                (JsonUtil.TryGetLong(h["status"]?["currentReplicas"]) ?? 0).ToString(CultureInfo.InvariantCulture), Age(h, now),
+                JsonUtil.TryGetLong(spec?["maxReplicas"]) ?? 0,
+                JsonUtil.TryGetLong(h["status"]?["currentReplicas"]) ?? 0,
+                Age(h, now),
             ];
+        });
+
+    /// <summary><c>formatHPAMetrics</c>.</summary>
+    private static string HpaTargets(JsonArray? specs, JsonArray? statuses)
+    {
+        if (specs is not { Count: > 0 }) return None;
+        var list = new List<string>();
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var spec = specs[i] as JsonObject;
+            var status = statuses is not null && statuses.Count > i ? statuses[i] as JsonObject : null;
+            const string Unknown = "<unknown>";
+            switch (Str(spec?["type"]))
+            {
+                case "External" or "Object":
+                {
+                    var field = Str(spec?["type"]) == "External" ? "external" : "object";
+                    var target = spec?[field]?["target"];
+                    var current = status?[field]?["current"];
+                    list.Add(target?["averageValue"] is { } average
+                        ? $"{(current?["averageValue"] is { } c ? Quantity(c) : Unknown)}/{Quantity(average)} (avg)"
+                        : $"{(status?[field] is not null ? Quantity(current?["value"]) : Unknown)}/{Quantity(target?["value"])}");
+                    break;
+                }
+                case "Pods":
+                    list.Add($"{(status?["pods"] is not null ? Quantity(status["pods"]?["current"]?["averageValue"]) : Unknown)}/{Quantity(spec?["pods"]?["target"]?["averageValue"])}");
+                    break;
+                case "Resource" or "ContainerResource":
+                {
+                    var field = Str(spec?["type"]) == "Resource" ? "resource" : "containerResource";
+                    var source = spec?[field];
+                    var current = status?[field];
+                    if (source?["target"]?["averageValue"] is { } average)
+                    {
+                        list.Add($"{Str(source["name"])}: {(current is not null ? Quantity(current["current"]?["averageValue"]) : Unknown)}/{Quantity(average)}");
+                    }
+                    else
+                    {
+                        var observed = JsonUtil.TryGetLong(current?["current"]?["averageUtilization"]) is { } u ? $"{u}%" : Unknown;
+                        var goal = JsonUtil.TryGetLong(source?["target"]?["averageUtilization"]) is { } g ? $"{g}%" : "<auto>";
+                        list.Add($"{Str(source?["name"])}: {observed}/{goal}");
+                    }
+                    break;
+                }
+                default:
+                    list.Add("<unknown type>");
+                    break;
+            }
+        }
+        const int Maximum = 2;
+        return list.Count > Maximum
+            ? $"{string.Join(", ", list.Take(Maximum))} + {list.Count - Maximum} more..."
+            : string.Join(", ", list);
+    }
+
+    /// <summary>
+    /// A <c>*resource.Quantity</c>'s String(): <c>&lt;nil&gt;</c> when absent, else the value as stored
+    /// (the fake keeps the text it was given where Go prints the canonical form).
+    /// </summary>
+    private static string Quantity(JsonNode? value) => value is null ? "<nil>" : Str(value) ?? JsonUtil.ToText(value);
+
+    /// <summary>
+    /// kube-aggregator's table of APIServices (pkg/registry/apiservice/rest/storage_apiservice.go,
+    /// <c>ConvertToTable</c>): Service <c>NAMESPACE/NAME</c> or <c>Local</c>; Available the
+    /// condition's status, with its reason in parentheses unless True, <c>Unknown</c> without one.
+    /// </summary>
+    private static readonly Printer ApiServices = new(
+        [
+            NameColumn,
+            new("Service", "string", "The reference to the service that hosts this API endpoint."),
+            new("Available", "string", "Whether this service is available."),
+            AgeColumn,
+        ],
+        (o, now) =>
+        {
+            var service = o["spec"]?["service"] is JsonObject reference ? $"{Str(reference["namespace"])}/{Str(reference["name"])}" : "Local";
+            var available = "Unknown";
+            if ((o["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Str(c["type"]) == "Available") is { } condition)
+            {
+                var status = Str(condition["status"]) ?? "";
+                available = status != "True" && Str(condition["reason"]) is { Length: > 0 } reason ? $"{status} ({reason})" : status;
+            }
+            return [Name(o), service, available, Age(o, now)];
         });
 
     private static string? IntOrString(JsonNode? value) =>

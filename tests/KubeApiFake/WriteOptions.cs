@@ -33,4 +33,10 @@ internal sealed class WriteOptions
 internal sealed record DeleteOptions(string Propagation, bool DryRun, string? PreconditionUid, string? PreconditionResourceVersion)
 {
     public static DeleteOptions Default { get; } = new("Background", false, null, null);
+
+    /// <summary>
+    /// <c>gracePeriodSeconds</c>: how long the object may take to go (Pods: the kubelet's
+    /// termination); null when not given (a Pod's own <c>terminationGracePeriodSeconds</c> then).
+    /// </summary>
+    public long? GracePeriodSeconds { get; init; }
 }

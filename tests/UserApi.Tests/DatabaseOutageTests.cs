@@ -66,13 +66,24 @@ public sealed class DatabaseOutageTests(MariaDbFixture fixture)
     [Fact]
     public async Task Restart_while_idle_does_not_poison_pooled_connections()
     {
-        // Several idle pooled connections, all of which die with the restart below.
+        // Several idle pooled connections, and the readiness check's own, all of which die with the
+        // restart below.
         await AssertUsersServedAsync(parallel: 8);
+        using (var before = await Client.GetAsync("/ready"))
+        {
+            await HttpAssert.ExactJsonAsync(before, HttpStatusCode.OK, """{"status":"ready"}""");
+        }
 
         await fixture.Database.StopAsync();
         await fixture.Database.StartAsync();
 
-        // No request saw the outage; the first ones after it must not get a dead pooled connection.
+        // No request saw the outage; the first ones after it must not get a dead pooled connection:
+        // neither the readiness probe (a failed probe takes the Pod out of the Service) nor a request.
+        using (var ready = await Client.GetAsync("/ready"))
+        {
+            await HttpAssert.ExactJsonAsync(ready, HttpStatusCode.OK, """{"status":"ready"}""");
+        }
+
         using (var first = await Client.GetAsync("/users/1"))
         {
             await HttpAssert.ExactJsonAsync(first, HttpStatusCode.OK, """{"user_id":1,"username":"Alice","email":"alice@example.com"}""");

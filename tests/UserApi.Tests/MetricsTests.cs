@@ -1,18 +1,19 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using UserApiService.Tests.Infrastructure;
 
 namespace UserApiService.Tests;
 
-/// <summary><c>/metrics</c>: Prometheus text with HTTP request figures by route and the driver's pool figures.</summary>
+/// <summary><c>/metrics</c>: Prometheus text with the instance's HTTP request figures by route and its pools' figures.</summary>
 [Collection(MariaDbCollection.Name)]
 public sealed class MetricsTests(MariaDbFixture fixture)
 {
     [Fact]
-    public async Task Metrics_show_requests_by_route_and_status_and_the_connection_pool()
+    public async Task Metrics_show_this_instances_requests_by_route_and_status_and_its_connection_pools()
     {
-        await using var api = await ApiServer.StartAsync(fixture.Database);
+        // Its own registry and pool name: other instances in this process (the fixture's, other
+        // tests') neither add to its figures nor make up for figures it lacks.
+        await using var api = await ApiServer.StartAsync(fixture.Database, "Main", "--MYSQL_MAX_POOL_SIZE=7");
         using (var user = await api.Client.GetAsync("/users/3"))
         {
             Assert.Equal(HttpStatusCode.OK, user.StatusCode);
@@ -28,14 +29,22 @@ public sealed class MetricsTests(MariaDbFixture fixture)
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
 
-        // By route template, not by path, with the status code.
-        Assert.True(Value(lines, "http_request_duration_seconds_count{", "code=\"200\"", "endpoint=\"/users/{user_id}\"") >= 1);
-        Assert.True(Value(lines, "http_request_duration_seconds_count{", "code=\"404\"", "endpoint=\"/users/{user_id}\"") >= 1);
+        // By route template, not by path, with the status code: exactly this instance's two requests.
+        Assert.Equal(1, Value(lines, "http_request_duration_seconds_count{", "code=\"200\"", "endpoint=\"/users/{user_id}\""));
+        Assert.Equal(1, Value(lines, "http_request_duration_seconds_count{", "code=\"404\"", "endpoint=\"/users/{user_id}\""));
         Assert.DoesNotContain(lines, line => line.Contains("endpoint=\"/users/3\"", StringComparison.Ordinal));
 
-        // MySqlConnector's meter: the connection the query used is idle in the pool now.
-        Assert.True(Value(lines, "mysqlconnector_db_client_connections_usage{", "pool_name=\"userapi\"", "state=\"idle\"") >= 1);
-        Assert.Contains(lines, line => line.StartsWith("mysqlconnector_db_client_connections_max{pool_name=\"userapi\"}", StringComparison.Ordinal));
+        // MySqlConnector's meter, this instance's request pool: the one connection both queries used,
+        // idle in the pool again, of at most 7.
+        var pool = $"pool_name=\"{api.PoolName}\"";
+        Assert.Equal(1, Value(lines, "mysqlconnector_db_client_connections_usage{", pool, "state=\"idle\""));
+        Assert.Equal(0, Value(lines, "mysqlconnector_db_client_connections_usage{", pool, "state=\"used\""));
+        Assert.Equal(7, Value(lines, "mysqlconnector_db_client_connections_max{", pool));
+
+        // And the readiness check's own pool of one, whose connection the probes before used.
+        var readiness = $"pool_name=\"{api.PoolName}-ready\"";
+        Assert.Equal(1, Value(lines, "mysqlconnector_db_client_connections_usage{", readiness, "state=\"idle\""));
+        Assert.Equal(1, Value(lines, "mysqlconnector_db_client_connections_max{", readiness));
 
         // Requests are measured once (UseHttpMetrics' duration histogram, whose _count is the request
         // count), not a second time through ASP.NET Core's own meters or prometheus-net's request
@@ -43,6 +52,10 @@ public sealed class MetricsTests(MariaDbFixture fixture)
         Assert.DoesNotContain(lines, line => line.Contains("http_server_request_duration", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.StartsWith("http_requests_received_total", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.StartsWith("http_requests_in_progress", StringComparison.Ordinal));
+
+        // Process and runtime figures as before the registry was the instance's own.
+        Assert.Contains(lines, line => line.StartsWith("process_cpu_seconds_total ", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("dotnet_total_memory_bytes ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -55,12 +68,5 @@ public sealed class MetricsTests(MariaDbFixture fixture)
         Assert.Contains("/users/{user_id}", paths);
     }
 
-    /// <summary>The value of the one sample line that starts with <paramref name="prefix"/> and has every label given.</summary>
-    private static double Value(string[] lines, string prefix, params string[] labels)
-    {
-        var matches = lines.Where(line => line.StartsWith(prefix, StringComparison.Ordinal)
-            && labels.All(label => line.Contains(label, StringComparison.Ordinal))).ToList();
-        Assert.True(matches.Count == 1, $"expected one {prefix} line with {string.Join(", ", labels)}, found {matches.Count}");
-        return double.Parse(matches[0][(matches[0].LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-    }
+    private static double Value(string[] lines, string prefix, params string[] labels) => PrometheusText.Value(lines, prefix, labels);
 }

@@ -15,6 +15,8 @@ namespace UserApiService.Tests;
 [Collection(MariaDbCollection.Name)]
 public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
 {
+    private const string Stuck = "Stuck";
+
     [Fact]
     public async Task Users_returns_ten_thousand_rows_complete_and_ordered()
     {
@@ -41,34 +43,16 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
     [Fact]
     public async Task Users_sends_the_first_rows_before_the_database_has_produced_the_last()
     {
-        // Slow.Users yields one row every 2 ms: 1,000 rows take at least 2 s to produce. A buffering
-        // endpoint sends nothing until all are read; a streaming one sends the first rows at once.
-        await using var api = await ApiServer.StartAsync(fixture.Database, "Slow");
-        var clock = Stopwatch.StartNew();
-        using var response = await api.Client.GetAsync("/users", HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await using var body = await response.Content.ReadAsStreamAsync();
-
-        var buffer = new byte[64 * 1024];
-        using var received = new MemoryStream();
-        var read = await body.ReadAsync(buffer);
-        var firstBytesAt = clock.Elapsed;
-        while (read > 0)
-        {
-            received.Write(buffer, 0, read);
-            read = await body.ReadAsync(buffer);
-        }
-
-        var completeAt = clock.Elapsed;
-        var minimumProduction = MariaDbFixture.SlowRowDelay * MariaDbFixture.SlowRowCount;
-        Assert.True(completeAt >= minimumProduction * 0.9, $"the slow view was not slow: {completeAt}");
-        Assert.True(
-            firstBytesAt < completeAt / 2,
-            $"first bytes after {firstBytesAt.TotalMilliseconds:0} ms, all after {completeAt.TotalMilliseconds:0} ms: not streamed");
-
-        using var document = JsonDocument.Parse(received.ToArray());
-        Assert.Equal(MariaDbFixture.SlowRowCount, document.RootElement.GetArrayLength());
-        Assert.Equal(MariaDbFixture.SlowRowCount, document.RootElement[MariaDbFixture.SlowRowCount - 1].GetProperty("user_id").GetInt32());
+        // Stuck.Users produces 100 rows at once and the 101st after an hour: a buffering endpoint sends
+        // nothing until then; a streaming one sends the first rows at once, while the query still runs.
+        await using var api = await ApiServer.StartAsync(fixture.Database, Stuck);
+        using var client = await StalledClient.OpenAsync(api.BaseAddress, "/users", bodyBytes: 32 * 1024);
+        Assert.Equal(200, client.StatusCode);
+        Assert.Equal("chunked", client.Header("Transfer-Encoding"));
+        Assert.Null(client.Header("Content-Length"));
+        Assert.Contains(MariaDbFixture.WideFirstRowStart, client.BodyStart, StringComparison.Ordinal);
+        Assert.Contains("""{"user_id":10,"username":"Zoë-10xxx""", client.BodyStart, StringComparison.Ordinal);
+        Assert.Equal(1, await fixture.Database.RunningUserQueriesAsync(Stuck));
     }
 
     [Fact]
@@ -100,44 +84,43 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
     [Fact]
     public async Task A_busy_pool_answers_503_after_the_connect_timeout_and_status_stays_responsive()
     {
-        // One connection, held for about 10 s by a slower /users stream (its headers come with the
-        // first rows), so that it is still busy when the second request gives up after 1 s.
+        // One connection, held by a /users stream of Stuck.Users for as long as the test runs.
         await using var api = await ApiServer.StartAsync(
-            fixture.Database, "Slower", "--MYSQL_MAX_POOL_SIZE=1", "--MYSQL_CONNECT_TIMEOUT=1");
-        // The precondition is a stream holding the only connection. Opening that connection is itself
-        // bounded by the 1 s connect timeout, which a busy machine can exceed once: then try again.
-        var slow = await api.Client.GetAsync("/users", HttpCompletionOption.ResponseHeadersRead);
-        for (var attempt = 1; slow.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 5; attempt++)
+            fixture.Database, Stuck, "--MYSQL_MAX_POOL_SIZE=1", "--MYSQL_CONNECT_TIMEOUT=1");
+        // Open the pool's only connection first: opening one is itself bounded by the 1 s connect
+        // timeout, which a busy machine can exceed; then the stream takes it as it is.
+        await Eventually.HoldsAsync("the pool's connection open", async () =>
         {
-            slow.Dispose();
-            await Task.Delay(500);
-            slow = await api.Client.GetAsync("/users", HttpCompletionOption.ResponseHeadersRead);
-        }
+            using var first = await api.Client.GetAsync("/users/1");
+            return first.StatusCode == HttpStatusCode.OK;
+        });
+        using var holding = await StalledClient.OpenAsync(api.BaseAddress, "/users");
+        Assert.Equal(200, holding.StatusCode);
+        Assert.Equal(1, await fixture.Database.RunningUserQueriesAsync(Stuck));
 
-        using var holding = slow;
-        Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
-
-        var clock = Stopwatch.StartNew();
+        // /status does not need the database: it answers while the only connection is taken.
         using (var status = await api.Client.GetAsync("/status"))
         {
             await HttpAssert.ExactJsonAsync(status, HttpStatusCode.OK, "1");
         }
 
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"/status took {clock.Elapsed} while the pool was busy");
-
-        clock.Restart();
+        // /users/{id} waits for a connection for the connect timeout, no less, then answers 503 while
+        // the stream still holds it.
+        var clock = Stopwatch.StartNew();
         using (var busy = await api.Client.GetAsync("/users/1"))
         {
+            clock.Stop();
             await HttpAssert.ExactJsonAsync(busy, HttpStatusCode.ServiceUnavailable, """{"detail":"Database unavailable"}""");
+            Assert.Equal(TimeSpan.FromSeconds(1), busy.Headers.RetryAfter?.Delta);
         }
 
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(1.9));
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"503 after {clock.Elapsed}, before the 1 s connect timeout");
+        Assert.Equal(1, await fixture.Database.RunningUserQueriesAsync(Stuck));
+        Assert.Equal(1, await api.PoolConnectionsAsync("used"));
 
-        using (var document = JsonDocument.Parse(await HttpAssert.JsonBodyAsync(slow, HttpStatusCode.OK)))
-        {
-            Assert.Equal(MariaDbFixture.SlowRowCount, document.RootElement.GetArrayLength());
-        }
-
+        // The client goes; its connection comes back, and the next request gets it.
+        holding.Dispose();
+        await Eventually.HoldsAsync("the connection given back", async () => await api.PoolConnectionsAsync("used") == 0);
         using var after = await api.Client.GetAsync("/users/1");
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
@@ -145,19 +128,24 @@ public sealed class StreamingAndConcurrencyTests(MariaDbFixture fixture)
     [Fact]
     public async Task A_client_that_disconnects_mid_stream_gives_its_connection_back()
     {
-        // One connection: if the aborted stream kept it, the next request would wait 5 s and get 503.
-        await using var api = await ApiServer.StartAsync(fixture.Database, "Slow", "--MYSQL_MAX_POOL_SIZE=1");
+        // One connection, and no command timeout to end the query in the meantime: only the client's
+        // going can free it. Stuck.Users' query would run for an hour.
+        await using var api = await ApiServer.StartAsync(fixture.Database, Stuck, "--MYSQL_MAX_POOL_SIZE=1", "--MYSQL_COMMAND_TIMEOUT=3600");
 
-        // No draining on dispose: disposing the body really aborts the connection.
-        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = api.BaseAddress };
-        var response = await client.GetAsync("/users", HttpCompletionOption.ResponseHeadersRead);
-        var body = await response.Content.ReadAsStreamAsync();
-        var buffer = new byte[1024];
-        Assert.True(await body.ReadAsync(buffer) > 0);
+        var client = await StalledClient.OpenAsync(api.BaseAddress, "/users");
+        Assert.Equal(200, client.StatusCode);
+        Assert.Contains(MariaDbFixture.WideFirstRowStart, client.BodyStart, StringComparison.Ordinal);
+        Assert.Equal(1, await fixture.Database.RunningUserQueriesAsync(Stuck));
+        Assert.Equal(1, await api.PoolConnectionsAsync("used"));
 
-        // Abort: the server notices, stops the enumeration and gives the connection back.
-        await body.DisposeAsync();
-        response.Dispose();
+        // The client goes: the server notices, cancels the query that is waiting for its next row,
+        // and the connection goes back to the pool (its own figures), its query gone from the server.
+        client.Dispose();
+        await Eventually.HoldsAsync(
+            "the connection given back and the query ended",
+            async () => await api.PoolConnectionsAsync("used") == 0 && await fixture.Database.RunningUserQueriesAsync(Stuck) == 0,
+            async () => $"pool used {await api.PoolConnectionsAsync("used")}, running queries {await fixture.Database.RunningUserQueriesAsync(Stuck)}",
+            timeout: TimeSpan.FromSeconds(30));
 
         using var next = await api.Client.GetAsync("/users/1");
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);

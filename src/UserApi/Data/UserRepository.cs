@@ -19,6 +19,9 @@ namespace UserApiService.Data;
 /// ends (for <see cref="OpenAllAsync"/>, when its stream ends). When all
 /// <see cref="DatabaseOptions.MaxPoolSize"/> connections are busy, the driver queues the request,
 /// asynchronously, for up to <see cref="DatabaseOptions.ConnectTimeoutSeconds"/>, then fails it (503).
+/// Streams (<see cref="OpenAllAsync"/>) may hold at most <see cref="DatabaseOptions.EffectiveMaxStreams"/>
+/// of those connections at once, so that slow <c>/users</c> clients cannot take them all from
+/// <see cref="FindAsync"/>. The readiness check has a pool of its own (<see cref="ReadinessCheck"/>).
 /// </para>
 /// <para>
 /// Failure handling: any driver failure (connection refused, connection reset, timeout, SQL error)
@@ -44,14 +47,16 @@ public sealed partial class UserRepository
     /// <summary>Query of <see cref="FindAsync"/>: one user by primary key, parameter <c>@id</c>.</summary>
     internal const string SelectOneSql = "SELECT user_id, username, email FROM Users WHERE user_id = @id";
 
-    /// <summary>Query of <see cref="CheckAsync"/>.</summary>
-    internal const string PingSql = "SELECT 1";
-
     /// <summary>MariaDB's <c>ER_CONNECTION_KILLED</c> (not in <see cref="MySqlErrorCode"/>, which follows MySQL).</summary>
     private const int MariaDbConnectionKilled = 1927;
 
     private readonly MySqlDataSource _dataSource;
     private readonly ILogger<UserRepository> _logger;
+
+    // One slot per open UserStream (DatabaseOptions.MaxStreams), waited for up to the connect timeout.
+    private readonly SemaphoreSlim _streamSlots;
+    private readonly int _maxStreams;
+    private readonly TimeSpan _streamSlotWait;
 
     // Every idle connection of a full pool may be dead, plus one new connection.
     private readonly int _maxAttempts;
@@ -66,6 +71,9 @@ public sealed partial class UserRepository
         ArgumentNullException.ThrowIfNull(options);
         _dataSource = dataSource;
         _maxAttempts = options.Value.MaxPoolSize + 1;
+        _maxStreams = options.Value.EffectiveMaxStreams;
+        _streamSlots = new SemaphoreSlim(_maxStreams, _maxStreams);
+        _streamSlotWait = TimeSpan.FromSeconds(options.Value.ConnectTimeoutSeconds);
         _logger = logger;
     }
 
@@ -90,41 +98,50 @@ public sealed partial class UserRepository
     /// <summary>
     /// Runs the query for every user (ordered by <c>user_id</c>) and returns a one-shot stream of its
     /// rows. The query is executed before this method returns, so a database that is down fails here,
-    /// before any HTTP response has started.
+    /// before any HTTP response has started. At most <see cref="DatabaseOptions.EffectiveMaxStreams"/>
+    /// streams are open at once; beyond that this waits for one to end, up to
+    /// <see cref="DatabaseOptions.ConnectTimeoutSeconds"/>.
     /// </summary>
-    /// <param name="cancellationToken">Cancels the wait for a connection and the query.</param>
+    /// <param name="cancellationToken">Cancels the wait for a stream slot or a connection, and the query.</param>
     /// <returns>
-    /// A stream that reads rows from the server as they are enumerated and holds a pooled connection
-    /// until it is enumerated to the end or disposed. Dispose it in every case.
+    /// A stream that reads rows from the server as they are enumerated and holds a pooled connection and
+    /// a stream slot until it is enumerated to the end or disposed. Dispose it in every case.
     /// </returns>
+    /// <exception cref="TooManyStreamsException">Every stream slot stayed taken for the whole wait.</exception>
     /// <exception cref="DatabaseUnavailableException">The database could not answer.</exception>
-    public Task<UserStream> OpenAllAsync(CancellationToken cancellationToken) =>
-        RunAsync("list users", this, static async (connection, repository, token) =>
+    public async Task<UserStream> OpenAllAsync(CancellationToken cancellationToken)
+    {
+        if (!await _streamSlots.WaitAsync(_streamSlotWait, cancellationToken).ConfigureAwait(false))
         {
-            var command = new MySqlCommand(SelectAllSql, connection);
-            try
-            {
-                await command.PrepareAsync(token).ConfigureAwait(false);
-                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                return new UserStream(repository, connection, command, reader);
-            }
-            catch
-            {
-                await command.DisposeAsync().ConfigureAwait(false);
-                throw;
-            }
-        }, cancellationToken, keepConnection: true);
+            Log.StreamSlotsExhausted(_logger, _maxStreams, (int)_streamSlotWait.TotalSeconds);
+            throw new TooManyStreamsException(
+                $"All {_maxStreams} /users stream slots stayed taken for {_streamSlotWait.TotalSeconds} s.");
+        }
 
-    /// <summary>Checks that the database answers <c>SELECT 1</c> (readiness).</summary>
-    /// <param name="cancellationToken">Cancels the wait for a connection and the query.</param>
-    /// <returns>A task that completes when the database answered.</returns>
-    /// <exception cref="DatabaseUnavailableException">The database could not answer.</exception>
-    public Task CheckAsync(CancellationToken cancellationToken) =>
-        RunAsync("check readiness", 0, static async (connection, _, token) =>
+        try
         {
-            await using var command = new MySqlCommand(PingSql, connection);
-            return await command.ExecuteScalarAsync(token).ConfigureAwait(false);
-        }, cancellationToken);
+            return await RunAsync("list users", (Repository: this, Slot: _streamSlots), static async (connection, state, token) =>
+            {
+                var command = new MySqlCommand(SelectAllSql, connection);
+                try
+                {
+                    await command.PrepareAsync(token).ConfigureAwait(false);
+                    var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                    return new UserStream(state.Repository, connection, command, reader, state.Slot);
+                }
+                catch
+                {
+                    await command.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+            }, cancellationToken, keepConnection: true).ConfigureAwait(false);
+        }
+        catch
+        {
+            _streamSlots.Release();
+            throw;
+        }
+    }
 
     /// <summary>Maps the current row of <paramref name="reader"/> (columns of <see cref="SelectAllSql"/>).</summary>
     internal static User ReadUser(MySqlDataReader reader) => new(
@@ -227,6 +244,10 @@ public sealed partial class UserRepository
         [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
             Message = "Database operation '{Operation}' failed ({ErrorType}: {ErrorMessage})")]
         public static partial void DatabaseFailed(ILogger logger, string operation, string errorType, string errorMessage);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
+            Message = "All {MaxStreams} /users stream slots stayed taken for {WaitSeconds} s; answering 503")]
+        public static partial void StreamSlotsExhausted(ILogger logger, int maxStreams, int waitSeconds);
 
         [LoggerMessage(EventId = 3, Level = LogLevel.Information,
             Message = "Database operation '{Operation}' found a dead pooled connection ({ErrorType}: {ErrorMessage}); retrying on the next one")]

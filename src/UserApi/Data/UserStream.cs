@@ -8,8 +8,9 @@ namespace UserApiService.Data;
 /// by <see cref="UserRepository.OpenAllAsync"/>; enumerable once.
 /// </summary>
 /// <remarks>
-/// Holds a pooled connection, the command and its reader; all are released when the enumeration ends
-/// (completed, failed or abandoned) or when the stream is disposed, whichever comes first. Disposing
+/// Holds a pooled connection, the command, its reader and a stream slot of the repository (see
+/// <see cref="DatabaseOptions.MaxStreams"/>); all are released when the enumeration ends (completed,
+/// failed or abandoned) or when the stream is disposed, whichever comes first. Disposing
 /// the reader reads any rows left unread, so the connection goes back to the pool ready for its next
 /// user; a connection whose socket failed is dropped by the driver instead. A failure while reading
 /// rows throws <see cref="DatabaseUnavailableException"/>; by then the HTTP response has usually
@@ -20,15 +21,17 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
     private readonly UserRepository _repository;
     private readonly MySqlCommand _command;
     private readonly MySqlDataReader _reader;
+    private readonly SemaphoreSlim _slot;
     private MySqlConnection? _connection;
     private int _enumerated;
 
-    internal UserStream(UserRepository repository, MySqlConnection connection, MySqlCommand command, MySqlDataReader reader)
+    internal UserStream(UserRepository repository, MySqlConnection connection, MySqlCommand command, MySqlDataReader reader, SemaphoreSlim slot)
     {
         _repository = repository;
         _connection = connection;
         _command = command;
         _reader = reader;
+        _slot = slot;
     }
 
     /// <summary>Yields the users in <c>user_id</c> order, reading rows only as they are asked for.</summary>
@@ -46,8 +49,8 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
         return ReadRowsAsync(cancellationToken);
     }
 
-    /// <summary>Releases the reader and the command and gives the connection back; later calls do nothing.</summary>
-    /// <returns>A task that completes when the connection is back in the pool.</returns>
+    /// <summary>Releases the reader and the command, gives the connection back, then the stream slot; later calls do nothing.</summary>
+    /// <returns>A task that completes when the connection is back in the pool and the slot free.</returns>
     public async ValueTask DisposeAsync()
     {
         var connection = Interlocked.Exchange(ref _connection, null);
@@ -68,7 +71,14 @@ public sealed class UserStream : IAsyncEnumerable<User>, IAsyncDisposable
         }
         finally
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _slot.Release();
+            }
         }
     }
 

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Options;
 using UserApiService.Data;
 using UserApiService.Errors;
 
@@ -12,11 +15,14 @@ namespace UserApiService.Endpoints;
 /// <listheader><term>request</term><description>response</description></listheader>
 /// <item><term><c>GET /status</c></term><description>200 <c>1</c>; never touches the database (liveness).</description></item>
 /// <item><term><c>GET /users</c></term><description>200 <c>[{"user_id","username","email"}, ...]</c> ordered by
-/// <c>user_id</c>, streamed row by row.</description></item>
+/// <c>user_id</c>, streamed row by row; 503 <c>{"detail":"Too many concurrent /users requests"}</c> when every
+/// stream slot stays taken (<see cref="DatabaseOptions.MaxStreams"/>); a client slower than
+/// <see cref="DatabaseOptions.StreamMinRate"/> has its connection closed mid-response.</description></item>
 /// <item><term><c>GET /users/{user_id}</c></term><description>200 one user; 404 <c>{"detail":"Unknown User ID"}</c>
 /// for any integer no row has; 422 FastAPI validation error for anything else.</description></item>
 /// <item><term><c>GET /ready</c></term><description>200 <c>{"status":"ready"}</c> when the database answers
-/// <c>SELECT 1</c>, 503 otherwise (readiness).</description></item>
+/// <c>SELECT 1</c> within <see cref="DatabaseOptions.ReadyTimeoutMilliseconds"/>, over a connection of its own
+/// (<see cref="ReadinessCheck"/>), 503 otherwise (readiness).</description></item>
 /// </list>
 /// Database failures answer 503 <c>{"detail":"Database unavailable"}</c> (see <see cref="ApiErrorResponses"/>).
 /// </summary>
@@ -41,7 +47,8 @@ public static class UserEndpoints
         api.MapGet("/users", GetUsersAsync)
             .WithName("get_users")
             .WithDescription("All users as `[{\"user_id\", \"username\", \"email\"}]`, ordered by `user_id`, streamed. "
-                + "503 `{\"detail\": \"Database unavailable\"}` when the database cannot answer.")
+                + "503 `{\"detail\": \"Database unavailable\"}` when the database cannot answer, "
+                + "503 `{\"detail\": \"Too many concurrent /users requests\"}` when too many are streaming already.")
             .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable);
 
         api.MapGet("/users/{user_id}", GetUserAsync)
@@ -64,15 +71,36 @@ public static class UserEndpoints
 
     /// <summary>Get Users</summary>
     internal static async Task<Ok<IAsyncEnumerable<User>>> GetUsersAsync(
-        UserRepository repository, HttpContext context)
+        UserRepository repository, IOptions<DatabaseOptions> options, HttpContext context)
     {
-        // Open the query first, so that a database outage is a clean 503 before the response starts.
-        // Then stream: System.Text.Json writes the IAsyncEnumerable element by element and flushes
-        // whenever its buffer (~16 KB) fills, so neither side ever holds the whole table.
+        // Open the query first, so that a database outage (or every stream slot taken) is a clean 503
+        // before the response starts. Then stream: System.Text.Json writes the IAsyncEnumerable element
+        // by element and flushes whenever its buffer (~16 KB) fills, so neither side ever holds the
+        // whole table.
         var users = await repository.OpenAllAsync(context.RequestAborted).ConfigureAwait(false);
         // Released when the enumeration ends; this also covers a response that never enumerates it.
         context.Response.RegisterForDisposeAsync(users);
+        RequireMinimumRate(context, options.Value.StreamMinRate);
         return TypedResults.Ok<IAsyncEnumerable<User>>(users);
+    }
+
+    /// <summary>
+    /// Makes Kestrel close the connection of a client that takes this response slower than
+    /// <paramref name="bytesPerSecond"/> (after <see cref="DatabaseOptions.StreamMinRateGracePeriod"/>):
+    /// the response holds a pool connection until its client has taken the last row. HTTP/1.x only;
+    /// Kestrel refuses a per-request rate on HTTP/2 and HTTP/3 streams, whose connection-wide limit applies.
+    /// </summary>
+    private static void RequireMinimumRate(HttpContext context, int bytesPerSecond)
+    {
+        if (HttpProtocol.IsHttp2(context.Request.Protocol) || HttpProtocol.IsHttp3(context.Request.Protocol))
+        {
+            return;
+        }
+
+        if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = new MinDataRate(bytesPerSecond, DatabaseOptions.StreamMinRateGracePeriod);
+        }
     }
 
     /// <summary>Get User</summary>
@@ -98,9 +126,9 @@ public static class UserEndpoints
 
     /// <summary>Get Ready</summary>
     internal static async Task<Ok<ReadyResponse>> GetReadyAsync(
-        UserRepository repository, CancellationToken cancellationToken)
+        ReadinessCheck readiness, CancellationToken cancellationToken)
     {
-        await repository.CheckAsync(cancellationToken).ConfigureAwait(false);
+        await readiness.CheckAsync(cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(Ready);
     }
 }

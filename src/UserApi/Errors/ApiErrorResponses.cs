@@ -12,6 +12,8 @@ namespace UserApiService.Errors;
 /// <c>Method Not Allowed</c>, with the <c>Allow</c> header routing sets) get
 /// <c>{"detail": "&lt;reason phrase&gt;"}</c>;</item>
 /// <item><see cref="DatabaseUnavailableException"/> becomes 503 <c>{"detail":"Database unavailable"}</c>;</item>
+/// <item><see cref="TooManyStreamsException"/> becomes 503 <c>{"detail":"Too many concurrent /users requests"}</c>;
+/// both with <c>Retry-After: 1</c>;</item>
 /// <item>any other exception becomes 500 <c>{"detail":"Internal Server Error"}</c> (logged by the host).</item>
 /// </list>
 /// </summary>
@@ -28,9 +30,10 @@ public static class ApiErrorResponses
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = WriteExceptionAsync,
-            // DatabaseUnavailableException is expected while the database is down; the repository
-            // already logged one line for it, so skip the host's error log with the stack trace.
-            SuppressDiagnosticsCallback = context => context.Exception is DatabaseUnavailableException,
+            // DatabaseUnavailableException is expected while the database is down, TooManyStreamsException
+            // under a crowd of /users clients; the repository already logged one line for each, so skip
+            // the host's error log with the stack trace.
+            SuppressDiagnosticsCallback = context => context.Exception is DatabaseUnavailableException or TooManyStreamsException,
         });
         app.UseStatusCodePages(context => WriteStatusCodeAsync(context.HttpContext));
         return app;
@@ -49,12 +52,14 @@ public static class ApiErrorResponses
     private static Task WriteExceptionAsync(HttpContext context)
     {
         var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-        if (exception is DatabaseUnavailableException)
+        if (exception is DatabaseUnavailableException or TooManyStreamsException)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             // Tell probes and clients when to try again; the pool recovers on the next request.
             context.Response.Headers.RetryAfter = "1";
-            return context.Response.WriteAsJsonAsync(ErrorResponse.DatabaseUnavailable, context.RequestAborted);
+            return context.Response.WriteAsJsonAsync(
+                exception is TooManyStreamsException ? ErrorResponse.TooManyStreams : ErrorResponse.DatabaseUnavailable,
+                context.RequestAborted);
         }
 
         context.Response.StatusCode = StatusCodes.Status500InternalServerError;

@@ -35,7 +35,7 @@ public static class UserApiApplication
     /// <summary>Listening address when none is configured: <c>http://0.0.0.0:8000</c>.</summary>
     public const string DefaultUrls = "http://0.0.0.0:8000";
 
-    /// <summary>Name of the database connection pool: the <c>pool_name</c> label of its metrics on <c>/metrics</c>.</summary>
+    /// <summary>Default name of the database connection pool (<c>MYSQL_POOL_NAME</c>): the <c>pool_name</c> label of its metrics on <c>/metrics</c>.</summary>
     public const string PoolName = "userapi";
 
     /// <summary>Time requests in flight get to finish after SIGTERM: 25 s.</summary>
@@ -84,27 +84,20 @@ public static class UserApiApplication
             .Bind(builder.Configuration)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
-        // One data source, one pool, for the whole process; disposed (pool closed) with the host.
-        builder.Services.AddSingleton(services => new MySqlDataSourceBuilder(
-                services.GetRequiredService<IOptions<DatabaseOptions>>().Value.BuildConnectionString())
-            .UseLoggerFactory(services.GetRequiredService<ILoggerFactory>())
-            // The pool_name label of the driver's metrics (otherwise the connection string).
-            .UseName(PoolName)
-            .Build());
-        builder.Services.AddSingleton<UserRepository>();
-
-        // Before the first collection, when prometheus-net starts its meter listener. Only the
-        // driver's pool figures and the runtime's: by default it also listens to ASP.NET Core's and
-        // Kestrel's meters, which then record a second request-duration histogram per request next
-        // to UseHttpMetrics' one. And it deletes a series not updated for 5 minutes, which turns an
-        // up-down counter (db.client.connections.usage) wrong after an idle spell: its next change
-        // would start again from 0. The driver's series are few and fixed, so keep them for the
-        // longest prometheus-net allows, a day; every readiness probe (GET /ready) updates them.
-        Metrics.ConfigureMeterAdapter(options =>
+        // The request pool: one data source for the whole application; disposed (pool closed) with the host.
+        builder.Services.AddSingleton(services =>
         {
-            options.InstrumentFilterPredicate = static instrument => instrument.Meter.Name is "MySqlConnector" or "System.Runtime";
-            options.MetricsExpireAfter = TimeSpan.FromDays(1);
+            var options = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            return new MySqlDataSourceBuilder(options.BuildConnectionString())
+                .UseLoggerFactory(services.GetRequiredService<ILoggerFactory>())
+                // The pool_name label of the driver's metrics (otherwise the connection string).
+                .UseName(options.PoolName)
+                .Build();
         });
+        builder.Services.AddSingleton<UserRepository>();
+        // GET /ready's own pool of one connection, so that a busy request pool cannot fail the probe.
+        builder.Services.AddSingleton<ReadinessCheck>();
+        builder.Services.AddSingleton<ApplicationMetrics>();
 
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
@@ -129,10 +122,11 @@ public static class UserApiApplication
     /// <summary>
     /// Adds the middleware and endpoints: FastAPI-shaped errors, <c>HEAD</c> as <c>GET</c>, Swagger UI
     /// at <c>/docs</c>, the OpenAPI document at <c>/openapi.json</c>, the API of
-    /// <see cref="UserEndpoints"/>, and Prometheus metrics at <c>/metrics</c> (HTTP requests by route
-    /// template and status code with durations, MySqlConnector's pool figures as
-    /// <c>mysqlconnector_db_client_connections_*{pool_name="userapi"}</c>, .NET runtime figures;
-    /// left out of the OpenAPI document).
+    /// <see cref="UserEndpoints"/>, and Prometheus metrics at <c>/metrics</c> from the application's own
+    /// registry (<see cref="ApplicationMetrics"/>: HTTP requests by route template and status code with
+    /// durations, MySqlConnector's pool figures as
+    /// <c>mysqlconnector_db_client_connections_*{pool_name="userapi"}</c> and
+    /// <c>{pool_name="userapi-ready"}</c>, .NET runtime figures; left out of the OpenAPI document).
     /// </summary>
     /// <param name="app">The built application.</param>
     public static void Configure(WebApplication app)
@@ -141,6 +135,9 @@ public static class UserApiApplication
 
         // Validate the settings now, so that Build fails (naming the variable) rather than the first request.
         _ = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        // Listen to the driver's meters before either pool opens a connection: the usage figures are
+        // up-down counters, and changes made before the listener starts would be lost for good.
+        var metrics = app.Services.GetRequiredService<ApplicationMetrics>();
 
         app.UseApiErrorResponses();
         app.UseHeadAsGet();
@@ -161,16 +158,15 @@ public static class UserApiApplication
         {
             options.RequestCount.Enabled = false;
             options.InProgress.Enabled = false;
+            options.SetMetricFactory(metrics.Factory);
         });
 
         app.MapOpenApi("/openapi.json");
         app.MapUserApi();
-        app.MapMetrics("/metrics").ExcludeFromDescription();
+        app.MapMetrics("/metrics", metrics.Registry).ExcludeFromDescription();
 
-        // prometheus-net starts listening to .NET meters (MySqlConnector's pool figures) only at the
-        // first collection (Metrics.SuppressDefaultMetrics' SetBeforeFirstCollectCallback in
-        // prometheus-net 8.2.1), and db.client.connections.usage is an up-down counter: changes
-        // before that would be lost for good, leaving the gauge short. So collect once now.
-        Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
+        // Open the readiness connection as soon as the service listens, for the first probe.
+        var readiness = app.Services.GetRequiredService<ReadinessCheck>();
+        app.Lifetime.ApplicationStarted.Register(readiness.Prepare);
     }
 }

@@ -7,10 +7,15 @@ using k8s.Models;
 namespace LocalCluster.Kubelet;
 
 /// <summary>
-/// The environment Kubernetes gives a container: the image's ENV, then <c>envFrom</c>, then
-/// <c>env</c> (values with <c>$(VAR)</c> expansion, <c>secretKeyRef</c>, <c>configMapKeyRef</c>,
-/// <c>fieldRef</c>, <c>resourceFieldRef</c>), plus <c>HOSTNAME</c> and <c>PATH</c>, as the
-/// kubelet's <c>makeEnvironmentVariables</c> does (kubernetes pkg/kubelet/kubelet_pods.go).
+/// The environment Kubernetes gives a container: the image's ENV (the runtime puts it first:
+/// containerd <c>WithEnv(imageConfig.Env)</c>, with <c>PATH</c> defaulted and <c>HOSTNAME</c> the
+/// Pod's name), then the service variables of the <c>kubernetes</c> Service (always given, whatever
+/// <c>enableServiceLinks</c> says; host and port from the Endpoints <c>default/kubernetes</c>,
+/// since this node has no Service proxy), then <c>envFrom</c>, then <c>env</c> (values with
+/// <c>$(VAR)</c> expansion, <c>secretKeyRef</c>, <c>configMapKeyRef</c>, <c>fieldRef</c>,
+/// <c>resourceFieldRef</c>), as the kubelet's <c>makeEnvironmentVariables</c> does (kubernetes
+/// pkg/kubelet/kubelet_pods.go; the service variables' names from pkg/kubelet/envvars/envvars.go,
+/// <c>FromServices</c>).
 /// </summary>
 internal static partial class ContainerEnvironment
 {
@@ -20,16 +25,27 @@ internal static partial class ContainerEnvironment
     [GeneratedRegex(@"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")]
     private static partial Regex Reference();
 
-    public static async Task<Dictionary<string, string>> BuildAsync(
-        IKubernetes client, V1Pod pod, V1Container container, ImageProgram image, string podIp, string hostIp, CancellationToken ct)
+    /// <summary>
+    /// The container's environment: <c>Merged</c> is what the process gets (image first), <c>Own</c>
+    /// the kubelet's variables alone, against which <c>$(VAR)</c> in command and args expands.
+    /// </summary>
+    public static async Task<(Dictionary<string, string> Merged, Dictionary<string, string> Own)> BuildAsync(
+        IKubernetes client, V1Pod pod, V1Container container, IReadOnlyList<string> imageEnv, (string Host, int Port)? master, string podIp, string hostIp, CancellationToken ct)
     {
         var ns = pod.Metadata.NamespaceProperty ?? "default";
-        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (master is var (host, port))
         {
-            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ["HOSTNAME"] = pod.Metadata.Name,
-        };
-        foreach (var (k, v) in image.Env) env[k] = v;
+            var p = port.ToString(CultureInfo.InvariantCulture);
+            env["KUBERNETES_SERVICE_HOST"] = host;
+            env["KUBERNETES_SERVICE_PORT"] = p;
+            env["KUBERNETES_SERVICE_PORT_HTTPS"] = p;
+            env["KUBERNETES_PORT"] = $"tcp://{host}:{p}";
+            env[$"KUBERNETES_PORT_{p}_TCP"] = $"tcp://{host}:{p}";
+            env[$"KUBERNETES_PORT_{p}_TCP_PROTO"] = "tcp";
+            env[$"KUBERNETES_PORT_{p}_TCP_PORT"] = p;
+            env[$"KUBERNETES_PORT_{p}_TCP_ADDR"] = host;
+        }
 
         var secrets = new Dictionary<string, V1Secret?>(StringComparer.Ordinal);
         var configMaps = new Dictionary<string, V1ConfigMap?>(StringComparer.Ordinal);
@@ -124,11 +140,25 @@ internal static partial class ContainerEnvironment
                 env[e.Name] = ResourceValue(pod, container, rr);
             }
         }
-        return env;
+
+        // The runtime's merge: the image's ENV first, the kubelet's variables over it. $(VAR) above saw
+        // only the kubelet's own (the kubelet does not know the image's environment).
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        };
+        foreach (var entry in imageEnv)
+        {
+            var kv = entry.Split('=', 2);
+            merged[kv[0]] = kv.Length == 2 ? kv[1] : "";
+        }
+        merged["HOSTNAME"] = pod.Metadata.Name;
+        foreach (var (k, v) in env) merged[k] = v;
+        return (merged, env);
     }
 
     /// <summary>The downward API's fields (pkg/fieldpath/fieldpath.go plus the kubelet's status fields).</summary>
-    private static string FieldValue(V1Pod pod, string path, string podIp, string hostIp)
+    public static string FieldValue(V1Pod pod, string path, string podIp, string hostIp)
     {
         var m = pod.Metadata;
         if (path.StartsWith("metadata.labels['", StringComparison.Ordinal))
@@ -152,7 +182,7 @@ internal static partial class ContainerEnvironment
         };
     }
 
-    private static string ResourceValue(V1Pod pod, V1Container container, V1ResourceFieldSelector r)
+    public static string ResourceValue(V1Pod pod, V1Container container, V1ResourceFieldSelector r)
     {
         var target = r.ContainerName is { Length: > 0 } name ? pod.Spec.Containers.First(c => c.Name == name) : container;
         var parts = r.Resource.Split('.');
@@ -167,6 +197,6 @@ internal static partial class ContainerEnvironment
     }
 
     /// <summary><c>$(VAR)</c> of variables defined before; <c>$$</c> escapes; unknown references stay as written.</summary>
-    private static string Expand(string value, Dictionary<string, string> env) =>
+    public static string Expand(string value, Dictionary<string, string> env) =>
         Reference().Replace(value, m => m.Value == "$$" ? "$" : env.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
 }

@@ -57,7 +57,10 @@ internal sealed class DeploymentController(Kubelet kubelet)
                 foreach (var p in old) await DeletePodAsync(p, "Recreate: old template", ct);
                 if (old.Count == 0 && owned.Count == active.Count)
                 {
-                    for (var i = current.Count; i < desired; i++) await CreatePodAsync(d, hash, ct);
+                    for (var i = current.Count; i < desired; i++)
+                    {
+                        if (await CreatePodAsync(d, hash, ct) is null) break;
+                    }
                 }
                 foreach (var p in Surplus(current, current.Count - desired)) await DeletePodAsync(p, "scaled down", ct);
             }
@@ -78,7 +81,11 @@ internal sealed class DeploymentController(Kubelet kubelet)
         {
             var room = desired + maxSurge - (current.Count + old.Count);
             var create = Math.Min(room, desired - current.Count);
-            for (var i = 0; i < create; i++) current.Add(await CreatePodAsync(d, hash, ct));
+            for (var i = 0; i < create; i++)
+            {
+                if (await CreatePodAsync(d, hash, ct) is not { } created) break;
+                current.Add(created);
+            }
         }
         else if (current.Count > desired)
         {
@@ -110,7 +117,16 @@ internal sealed class DeploymentController(Kubelet kubelet)
     private static List<V1Pod> Surplus(List<V1Pod> pods, int count) =>
         count <= 0 ? [] : [.. pods.OrderBy(p => IsReady(p) ? 1 : 0).ThenByDescending(p => p.Metadata.CreationTimestamp).Take(count)];
 
-    private async Task<V1Pod> CreatePodAsync(V1Deployment d, string hash, CancellationToken ct)
+    /// <summary>
+    /// Creates one Pod of the template; null when the API server refuses it. A refusal is not final:
+    /// a Pod whose ServiceAccount does not exist yet (403 from ServiceAccount admission, until the
+    /// objects applied with the Deployment are all there) or any other error is tried again at the next
+    /// pass, with a Warning <c>FailedCreate</c> Event <c>Error creating: ...</c>, as the ReplicaSet
+    /// controller records it and requeues its ReplicaSet (<c>pkg/controller/controller_utils.go</c>,
+    /// <c>createPods</c>; <c>pkg/controller/replicaset/replica_set.go</c>, <c>manageReplicas</c>,
+    /// which stops a batch at its first error).
+    /// </summary>
+    private async Task<V1Pod?> CreatePodAsync(V1Deployment d, string hash, CancellationToken ct)
     {
         var template = d.Spec.Template;
         var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>()) { [HashLabel] = hash };
@@ -138,13 +154,39 @@ internal sealed class DeploymentController(Kubelet kubelet)
             },
             Spec = spec,
         };
-        var created = await kubelet.Client.CoreV1.CreateNamespacedPodAsync(pod, d.Metadata.NamespaceProperty, cancellationToken: ct);
-        kubelet.Pods.Upsert(created);
-        Log.Write($"deployment {d.Metadata.NamespaceProperty}/{d.Metadata.Name}: created pod {created.Metadata.Name}");
         d.Kind ??= V1Deployment.KubeKind;
         d.ApiVersion ??= "apps/v1";
-        kubelet.Events.Record(d, "Normal", "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
+        V1Pod created;
+        try
+        {
+            created = await kubelet.Client.CoreV1.CreateNamespacedPodAsync(pod, d.Metadata.NamespaceProperty, cancellationToken: ct);
+        }
+        catch (k8s.Autorest.HttpOperationException e)
+        {
+            // The ReplicaSet controller names its Pods by generateName, so its message names "<rs>-";
+            // worded the same, repeats of one refusal are one Event.
+            var message = StatusMessage(e).Replace($"\"{pod.Metadata.Name}\"", $"\"{d.Metadata.Name}-{hash}-\"", StringComparison.Ordinal);
+            Log.Write($"deployment {d.Metadata.NamespaceProperty}/{d.Metadata.Name}: error creating a pod ({(int)e.Response.StatusCode}), trying again: {message}");
+            kubelet.ControllerEvents.Record(d, "Warning", "FailedCreate", $"Error creating: {message}");
+            return null;
+        }
+        kubelet.Pods.Upsert(created);
+        Log.Write($"deployment {d.Metadata.NamespaceProperty}/{d.Metadata.Name}: created pod {created.Metadata.Name}");
+        kubelet.ControllerEvents.Record(d, "Normal", "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
         return created;
+    }
+
+    /// <summary>The <c>message</c> of the API server's Status body, else the body itself.</summary>
+    private static string StatusMessage(k8s.Autorest.HttpOperationException e)
+    {
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(e.Response.Content)?["message"]?.GetValue<string>() is { } message) return message;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+        return e.Response.Content is { Length: > 0 } body ? body : e.Message;
     }
 
     private async Task DeletePodAsync(V1Pod pod, string why, CancellationToken ct)

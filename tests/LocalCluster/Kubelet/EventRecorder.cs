@@ -8,9 +8,10 @@ namespace LocalCluster.Kubelet;
 /// core/v1 Events about Pods and Deployments, for <c>kubectl describe</c>. Repeats of one event
 /// within a minute are dropped (the real recorder aggregates them into a count instead).
 /// </summary>
-internal sealed class EventRecorder(IKubernetes client, string component, string host)
+internal sealed class EventRecorder(IKubernetes client, string component, string? host)
 {
     private readonly ConcurrentDictionary<string, DateTime> _recent = new();
+    private int _sequence;
 
     public void Record<T>(T obj, string type, string reason, string message, string? fieldPath = null)
         where T : IKubernetesObject<V1ObjectMeta>
@@ -22,13 +23,15 @@ internal sealed class EventRecorder(IKubernetes client, string component, string
         var ns = obj.Metadata.NamespaceProperty ?? "default";
         var ev = new Corev1Event
         {
-            Metadata = new V1ObjectMeta { Name = $"{obj.Metadata.Name}.{now.Ticks:x}", NamespaceProperty = ns },
+            // Unique like the recorder's names (name + hex of the time), with a counter for events of one tick.
+            Metadata = new V1ObjectMeta { Name = $"{obj.Metadata.Name}.{now.Ticks:x}{Interlocked.Increment(ref _sequence) % 4096:x3}", NamespaceProperty = ns },
             InvolvedObject = new V1ObjectReference
             {
                 ApiVersion = obj.ApiVersion,
                 Kind = obj.Kind,
                 Name = obj.Metadata.Name,
-                NamespaceProperty = ns,
+                // A cluster-scoped object's Event lives in "default"; its reference keeps no namespace.
+                NamespaceProperty = obj.Metadata.NamespaceProperty,
                 Uid = obj.Metadata.Uid,
                 ResourceVersion = obj.Metadata.ResourceVersion,
                 FieldPath = fieldPath,

@@ -1,6 +1,9 @@
+using System.Net;
 using k8s;
 using k8s.Models;
 using LocalCluster.Ingress;
+using LocalCluster.KubeletServer;
+using LocalCluster.Runtime;
 using LocalCluster.Services;
 
 namespace LocalCluster.Kubelet;
@@ -9,11 +12,22 @@ namespace LocalCluster.Kubelet;
 /// The node: caches of the kinds it reads (list+watch), and one level-triggered loop that runs, in
 /// order, the Deployment controller (Pods from templates), the Pods of this node (workers), their
 /// status, the Endpoints controller, the nginx Ingress controller and the garbage collector. Any
-/// cache change or status change wakes the loop; it also runs every second.
+/// cache change or status change wakes the loop; it also runs every second. Beside the loop: the
+/// kubelet's server (<c>/containerLogs</c>, <c>/exec</c>, <c>/attach</c> for the API server's
+/// pods/log, pods/exec and pods/attach) on the node's address, and the Node with its heartbeats
+/// (<see cref="NodeStatusManager"/>).
+/// <para>
+/// Two credentials, as on a real node: what the kubelet itself does (its Node and Lease, the status
+/// of its Pods, the Secrets, ConfigMaps and ServiceAccount tokens they use, its Events) goes through
+/// <see cref="NodeClient"/>, the node's own identity (<c>system:node:&lt;name&gt;</c>, kept to its
+/// own objects by the Node authorizer and NodeRestriction); the controllers of this process that a
+/// cluster runs in kube-controller-manager and the Ingress controller (Deployments, Endpoints,
+/// nginx, garbage collection, the shared caches) go through <see cref="Client"/>, the administrator's.
+/// </para>
 /// </summary>
-internal sealed class Kubelet
+internal sealed class Kubelet : IKubeletHost
 {
-    /// <summary>Finalizer on the Pods this node runs: deletion waits until the processes and the namespace are gone.</summary>
+    /// <summary>Finalizer on the Pods this node runs: deletion waits until the containers, volumes, cgroups and the namespace are gone.</summary>
     public const string PodFinalizer = "local-cluster.userapi.example.com/kubelet";
 
     /// <summary>The node's name (spec.nodeName of its Pods).</summary>
@@ -27,13 +41,18 @@ internal sealed class Kubelet
     private readonly EndpointsController _endpoints;
     private readonly NginxController _nginx;
 
-    public Kubelet(IKubernetes client, string stateDir, ImageTable images, PodNetwork network, NginxOptions nginx)
+    private NodeStatusManager? _node;
+
+    public Kubelet(IKubernetes client, IKubernetes nodeClient, string stateDir, ImageStore images, PodNetwork network, NginxOptions nginx)
     {
         Client = client;
+        NodeClient = nodeClient;
         StateDir = stateDir;
         Images = images;
+        Runc = new Runc(Path.Combine(stateDir, "runc"));
         Network = network;
-        Events = new EventRecorder(client, "kubelet", NodeName);
+        Events = new EventRecorder(nodeClient, "kubelet", NodeName);
+        ControllerEvents = new EventRecorder(client, "replicaset-controller", null);
         Deployments = new("deployments",
             async ct => { var l = await client.AppsV1.ListDeploymentForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
             (rv, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
@@ -64,15 +83,50 @@ internal sealed class Kubelet
         _nginx = new NginxController(this, nginx);
     }
 
+    /// <summary>The administrator's client: the controllers of this process (Deployments, Endpoints, nginx, garbage collection) and the shared caches.</summary>
     public IKubernetes Client { get; }
+
+    /// <summary>The node's own client (<c>kubelet.kubeconfig</c>): its Node and Lease, its Pods' status, Secrets, ConfigMaps and tokens, its Events.</summary>
+    public IKubernetes NodeClient { get; }
 
     public string StateDir { get; }
 
-    public ImageTable Images { get; }
+    /// <summary>The node's image store.</summary>
+    public ImageStore Images { get; }
+
+    /// <summary>runc with its state in &lt;state&gt;/runc.</summary>
+    public Runc Runc { get; }
 
     public PodNetwork Network { get; }
 
+    /// <summary>The kubelet's Events (source <c>kubelet</c>, this node), written with the node's credential.</summary>
     public EventRecorder Events { get; }
+
+    /// <summary>The Deployment controller's Events (source <c>replicaset-controller</c>, as a cluster's ReplicaSet controller records Pod creations).</summary>
+    public EventRecorder ControllerEvents { get; }
+
+    /// <summary>The Node as last written, null before registration.</summary>
+    public V1Node? Node => _node?.Node;
+
+    /// <summary>The directory of the Pods' log directories (<c>&lt;state&gt;/pods</c>, the kubelet's /var/log/pods).</summary>
+    public string PodLogsRoot => Path.Combine(StateDir, "pods");
+
+    /// <summary>
+    /// The Pod bound to this node, with the status its worker reports now (what the kubelet's server
+    /// reads for logs and exec); the cached Pod as it is when no worker runs it; null when this node
+    /// does not run it.
+    /// </summary>
+    public V1Pod? GetPodByName(string @namespace, string name)
+    {
+        var pod = Pods.Get(@namespace, name);
+        if (pod is null || pod.Spec?.NodeName != NodeName) return null;
+        PodWorker? worker;
+        lock (_workers) _workers.TryGetValue(pod.Metadata.Uid ?? "", out worker);
+        if (worker is null) return pod;
+        var copy = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod));
+        copy.Status = worker.Status();
+        return copy;
+    }
 
     public Informer<V1Deployment> Deployments { get; }
 
@@ -108,6 +162,23 @@ internal sealed class Kubelet
         ];
         await Task.WhenAll(Deployments.Synced, Pods.Synced, Services.Synced, EndpointsCache.Synced, Ingresses.Synced, Secrets.Synced).WaitAsync(ct);
         Log.Write("kubelet: caches synced");
+
+        // The kubelet's server on the node's address (a free port), which the Node then advertises
+        // (status.daemonEndpoints.kubeletEndpoint.Port) for the API server's pods/log and pods/exec.
+        await using var server = await KubeletServer.KubeletServer.StartAsync(this, new RuncRuntime(Runc.Root), new KubeletServerOptions
+        {
+            Address = IPAddress.Parse(Network.HostIp),
+            Port = 0,
+            Log = line => Log.Write($"server: {line}"),
+        }, ct);
+        Log.Write($"kubelet: serving logs and exec on http://{server.Endpoint}");
+        var version = await NodeClient.Version.GetCodeAsync(ct);
+        _node = new NodeStatusManager(NodeClient, NodeName, new NodeStatusManager.Settings(
+            Network.HostIp, server.Endpoint.Port, version.GitVersion, StateDir,
+            () => [.. Images.List().Select(i => new V1ContainerImage { Names = [.. i.Names], SizeBytes = i.SizeBytes })]), Events);
+        await _node.RegisterAsync(ct);
+        var heartbeats = _node.RunAsync(ct);
+
         await _nginx.StartAsync(ct);
         ready();
         while (!ct.IsCancellationRequested)
@@ -146,17 +217,23 @@ internal sealed class Kubelet
         await _nginx.StopAsync();
         try
         {
-            await Task.WhenAll(informers);
+            await Task.WhenAll([.. informers, heartbeats]);
         }
         catch (OperationCanceledException)
         {
         }
     }
 
-    /// <summary>Starts workers for new Pods, stops those of deleted ones, releases finalizers, writes status.</summary>
+    /// <summary>Starts workers for new Pods of this node, stops those of deleted ones, releases finalizers, writes status.</summary>
     private async Task SyncPodsAsync(CancellationToken ct)
     {
-        var pods = Pods.Snapshot();
+        var all = Pods.Snapshot();
+        foreach (var unbound in all.Where(p => string.IsNullOrEmpty(p.Spec?.NodeName) && p.Metadata.DeletionTimestamp is null))
+        {
+            await BindAsync(unbound, ct);
+        }
+        // The kubelet runs the Pods bound to its node (its watch selects spec.nodeName=<node>).
+        var pods = all.Where(p => p.Spec?.NodeName == NodeName).ToList();
         var live = new HashSet<string>(pods.Select(p => p.Metadata.Uid ?? ""));
         foreach (var pod in pods)
         {
@@ -214,6 +291,29 @@ internal sealed class Kubelet
         }
     }
 
+    /// <summary>
+    /// A Pod that names no node (made by hand, with no scheduler in this cluster to place it) is bound
+    /// to this, the only node: <c>spec.nodeName</c> set with the Pod's uid and resourceVersion as
+    /// preconditions (the effect of kube-scheduler's POST to <c>pods/binding</c>, which the fake API
+    /// server does not serve), with the administrator's credential, as a scheduler has its own.
+    /// </summary>
+    private async Task BindAsync(V1Pod pod, CancellationToken ct)
+    {
+        var patch = new V1Patch(
+            KubernetesJson.Serialize(new { metadata = new { uid = pod.Metadata.Uid, resourceVersion = pod.Metadata.ResourceVersion }, spec = new { nodeName = NodeName } }),
+            V1Patch.PatchType.MergePatch);
+        try
+        {
+            var bound = await Client.CoreV1.PatchNamespacedPodAsync(patch, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+            Pods.Upsert(bound);
+            Log.Write($"pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}: bound to node {NodeName}");
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+        }
+    }
+
+    /// <summary>The Pod's status from its worker, written with the node's credential when it changed (the status manager's <c>syncPod</c>).</summary>
     private async Task WriteStatusAsync(V1Pod pod, PodWorker worker, CancellationToken ct)
     {
         var status = worker.Status();
@@ -223,7 +323,7 @@ internal sealed class Kubelet
         try
         {
             var patch = new V1Patch($"{{\"status\":{json}}}", V1Patch.PatchType.MergePatch);
-            var updated = await Client.CoreV1.PatchNamespacedPodStatusAsync(patch, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+            var updated = await NodeClient.CoreV1.PatchNamespacedPodStatusAsync(patch, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
             _writtenStatus[uid] = json;
             Pods.Upsert(updated);
         }
@@ -232,6 +332,12 @@ internal sealed class Kubelet
         }
     }
 
+    /// <summary>
+    /// Removes this node's finalizer once the Pod's containers are gone. The finalizer stands in for
+    /// graceful deletion, which the fake API server does not do (a real kubelet ends it with a DELETE
+    /// of grace period 0); removing it is a metadata write, which a node may not make, so it goes with
+    /// the administrator's credential.
+    /// </summary>
     private async Task ReleaseFinalizerAsync(V1Pod pod, CancellationToken ct)
     {
         if (pod.Metadata.Finalizers?.Contains(PodFinalizer) != true) return;

@@ -1,12 +1,20 @@
 using k8s;
 using k8s.Models;
+using LocalCluster.Runtime;
 
 namespace LocalCluster.Kubelet;
 
 /// <summary>
-/// One Pod on this node: its network namespace and address, a <see cref="ContainerRunner"/> per
+/// One Pod on this node: its network namespace and address, its volumes, its files (the managed
+/// /etc/hosts, /etc/hostname, /etc/resolv.conf), its cgroup, a <see cref="ContainerRunner"/> per
 /// container, and the <see cref="V1PodStatus"/> they add up to (phase, conditions, podIP,
-/// containerStatuses), as the kubelet's pod worker and status manager keep them.
+/// containerStatuses), as the kubelet's pod worker and status manager keep them. Its places:
+/// <list type="bullet">
+/// <item><see cref="LogDirectory"/>: <c>&lt;state&gt;/pods/&lt;namespace&gt;_&lt;name&gt;_&lt;uid&gt;/&lt;container&gt;/&lt;restartCount&gt;.log</c> (CRI format);</item>
+/// <item><see cref="VolumeDirectory"/>: <c>&lt;state&gt;/kubelet/pods/&lt;uid&gt;</c>: volumes, etc-hosts, termination messages;</item>
+/// <item><c>&lt;state&gt;/containers/&lt;id&gt;</c>: each running container's bundle (config.json, overlay);</item>
+/// <item><see cref="CgroupParent"/>: <c>/local-cluster/pod&lt;uid&gt;</c>.</item>
+/// </list>
 /// </summary>
 internal sealed class PodWorker
 {
@@ -29,8 +37,12 @@ internal sealed class PodWorker
         var id = (pod.Metadata.Uid ?? Guid.NewGuid().ToString()).Replace("-", "", StringComparison.Ordinal)[..10];
         Netns = PodNetwork.NamespacePrefix + id;
         HostVeth = "lcv" + id;
-        Directory = Path.Combine(kubelet.StateDir, "pods", $"{pod.Metadata.NamespaceProperty}_{pod.Metadata.Name}_{id}");
-        _containers = [.. pod.Spec.Containers.Select(c => new ContainerRunner(this, c, kubelet.Images.Resolve(c.Image)))];
+        var uid = pod.Metadata.Uid ?? id;
+        LogDirectory = Path.Combine(kubelet.StateDir, "pods", $"{pod.Metadata.NamespaceProperty}_{pod.Metadata.Name}_{uid}");
+        VolumeDirectory = Path.Combine(kubelet.StateDir, "kubelet", "pods", uid);
+        CgroupParent = $"{ContainerConfig.ClusterCgroup}/pod{uid}";
+        Volumes = new PodVolumes(kubelet, pod, VolumeDirectory);
+        _containers = [.. pod.Spec.Containers.Select(c => new ContainerRunner(this, c))];
     }
 
     /// <summary>The Pod as it was when the worker started (a Pod's spec does not change).</summary>
@@ -45,11 +57,48 @@ internal sealed class PodWorker
     /// <summary>Host end of the Pod's veth pair (at most 15 characters, as Linux requires).</summary>
     public string HostVeth { get; }
 
-    /// <summary>The Pod's directory under the state directory: container logs and writable layers.</summary>
-    public string Directory { get; }
+    /// <summary>The Pod's log directory: &lt;state&gt;/pods/&lt;namespace&gt;_&lt;name&gt;_&lt;uid&gt; (kept after the Pod, until down).</summary>
+    public string LogDirectory { get; }
 
-    /// <summary>The API client.</summary>
-    public IKubernetes Client => _kubelet.Client;
+    /// <summary>The Pod's own directory: &lt;state&gt;/kubelet/pods/&lt;uid&gt; (volumes, etc-hosts, termination messages).</summary>
+    public string VolumeDirectory { get; }
+
+    /// <summary>The Pod's cgroup (in every hierarchy): /local-cluster/pod&lt;uid&gt;.</summary>
+    public string CgroupParent { get; }
+
+    /// <summary>The Pod's volumes.</summary>
+    public PodVolumes Volumes { get; }
+
+    /// <summary>The managed hosts file (kubelet_pods.go, managedHostsFileContent).</summary>
+    public string HostsFile => Path.Combine(VolumeDirectory, "etc-hosts");
+
+    /// <summary>The hostname file mounted at /etc/hostname.</summary>
+    public string HostnameFile => Path.Combine(VolumeDirectory, "hostname");
+
+    /// <summary>The resolv.conf mounted at /etc/resolv.conf: the node's (no cluster DNS here).</summary>
+    public string ResolvConfFile => Path.Combine(VolumeDirectory, "resolv.conf");
+
+    /// <summary>The cluster's state directory.</summary>
+    public string StateDir => _kubelet.StateDir;
+
+    /// <summary>runc, with the cluster's state.</summary>
+    public Runc Runc => _kubelet.Runc;
+
+    /// <summary>The node's image store.</summary>
+    public ImageStore Images => _kubelet.Images;
+
+    /// <summary>The API server's address for KUBERNETES_SERVICE_HOST/PORT: Endpoints default/kubernetes, null when absent.</summary>
+    public (string Host, int Port)? MasterServiceEndpoint()
+    {
+        var endpoints = _kubelet.EndpointsCache.Get("default", "kubernetes");
+        var subset = endpoints?.Subsets?.FirstOrDefault(s => s.Addresses is { Count: > 0 } && s.Ports is { Count: > 0 });
+        if (subset is null) return null;
+        var port = subset.Ports.FirstOrDefault(p => p.Name == "https") ?? subset.Ports[0];
+        return (subset.Addresses[0].Ip, port.Port);
+    }
+
+    /// <summary>The node's own client (the Secrets and ConfigMaps its containers' environment reads).</summary>
+    public IKubernetes Client => _kubelet.NodeClient;
 
     /// <summary>The Pod's address, empty until its network is up.</summary>
     public string PodIp
@@ -77,9 +126,11 @@ internal sealed class PodWorker
         {
             try
             {
-                System.IO.Directory.CreateDirectory(Directory);
+                System.IO.Directory.CreateDirectory(LogDirectory);
+                System.IO.Directory.CreateDirectory(VolumeDirectory);
                 var ip = await _kubelet.Network.SetUpAsync(Netns, HostVeth);
                 lock (_lock) _podIp = ip;
+                WritePodFiles(ip);
                 Log.Write($"pod {Key}: network namespace {Netns}, address {ip}");
                 Changed();
             }
@@ -91,7 +142,27 @@ internal sealed class PodWorker
                 Changed();
                 return;
             }
-            var grace = TimeSpan.FromSeconds(Math.Min(Pod.Spec.TerminationGracePeriodSeconds ?? 30, 10));
+            // Volumes before containers; a volume that cannot be set up (a missing Secret) is retried,
+            // the Pod meanwhile in ContainerCreating with a FailedMount event, as the kubelet's volume manager does.
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Volumes.SetUpAsync(PodIp, HostIp, _stop.Token);
+                    break;
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    Event("Warning", "FailedMount", e is PodVolumes.VolumeException ? e.Message : $"MountVolume.SetUp failed: {e.Message}");
+                    Log.Write($"pod {Key}: {e.Message}");
+                    await ContainerRunner.Delay(TimeSpan.FromSeconds(2), _stop.Token);
+                }
+            }
+            var grace = TimeSpan.FromSeconds(Pod.Spec.TerminationGracePeriodSeconds ?? 30);
             await Task.WhenAll(_containers.Select(c => c.RunAsync(grace, _stop.Token)));
         });
     }
@@ -110,16 +181,22 @@ internal sealed class PodWorker
                 Changed();
                 await Task.Delay(drain);
                 await _stop.CancelAsync();
-                if (_run is not null) await _run;
+                try
+                {
+                    if (_run is not null) await _run;
+                }
+                catch (Exception e)
+                {
+                    Log.Write($"pod {Key}: its containers ended with {e.GetType().Name}: {e.Message}; cleaning up all the same");
+                }
+                // Every container is gone (runc removed each one's cgroups and bundle); then the volumes,
+                // the Pod's cgroup, its network namespace and its directory. Its logs stay until down.
+                await Volumes.TearDownAsync();
+                var left = Cgroups.RemoveTree(CgroupParent);
+                if (left.Count > 0) Log.Write($"pod {Key}: cgroups still busy: {string.Join(", ", left)}");
                 await PodNetwork.TearDownAsync(Netns);
                 if (_podIp is { } ip) _kubelet.Network.Release(ip);
-                // The containers' writable layers go with the Pod (a database is 30 MB); their logs stay.
-                foreach (var c in _containers)
-                {
-                    var layer = Path.Combine(Directory, c.Name);
-                    if (System.IO.Directory.Exists(layer)) System.IO.Directory.Delete(layer, recursive: true);
-                }
-                Log.Write($"pod {Key}: stopped; namespace {Netns} removed");
+                Log.Write($"pod {Key}: stopped; namespace {Netns}, volumes and cgroup removed");
             });
         }
     }
@@ -155,10 +232,36 @@ internal sealed class PodWorker
             PodIP = ip.Length > 0 ? ip : null,
             PodIPs = ip.Length > 0 ? [new V1PodIP { Ip = ip }] : null,
             StartTime = _startTime,
-            QosClass = "Burstable",
+            QosClass = ContainerConfig.QosClass(Pod),
             Message = setupError,
             ContainerStatuses = containers,
         };
+    }
+
+    /// <summary>
+    /// The managed /etc/hosts (kubelet_pods.go, managedHostsFileContent: localhost entries, the Pod's
+    /// address and name, then hostAliases), /etc/hostname, and /etc/resolv.conf copied from the node.
+    /// </summary>
+    private void WritePodFiles(string ip)
+    {
+        var hosts = new System.Text.StringBuilder()
+            .Append("# Kubernetes-managed hosts file.\n")
+            .Append("127.0.0.1\tlocalhost\n")
+            .Append("::1\tlocalhost ip6-localhost ip6-loopback\n")
+            .Append("fe00::0\tip6-localnet\n")
+            .Append("fe00::0\tip6-mcastprefix\n")
+            .Append("fe00::1\tip6-allnodes\n")
+            .Append("fe00::2\tip6-allrouters\n")
+            .Append(ip).Append('\t').Append(Pod.Metadata.Name).Append('\n');
+        if (Pod.Spec.HostAliases is { Count: > 0 } aliases)
+        {
+            hosts.Append("\n# Entries added by HostAliases.\n");
+            foreach (var a in aliases) hosts.Append(a.Ip).Append('\t').Append(string.Join('\t', a.Hostnames ?? [])).Append('\n');
+        }
+        File.WriteAllText(HostsFile, hosts.ToString());
+        File.WriteAllText(HostnameFile, Pod.Metadata.Name + "\n");
+        File.WriteAllText(ResolvConfFile, File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
+        foreach (var f in new[] { HostsFile, HostnameFile, ResolvConfFile }) File.SetUnixFileMode(f, (UnixFileMode)0x1A4); // 0644
     }
 
     private V1PodCondition Condition(string type, bool value, string? reason)

@@ -6,8 +6,9 @@ namespace LocalCluster.Kubelet;
 
 /// <summary>
 /// Runs a container's probes for real, as the kubelet's prober does (pkg/kubelet/prober): httpGet
-/// to the Pod's address (2xx and 3xx succeed, redirects are not followed), tcpSocket connects, exec
-/// runs inside the Pod's network namespace. Defaults from the Probe API: period 10 s, timeout 1 s,
+/// from the node to the Pod's address (2xx and 3xx succeed, redirects are not followed), tcpSocket
+/// connects from the node, exec runs the command inside the container (<c>runc exec</c>, with the
+/// container's user, capabilities, environment and namespaces, as the CRI's ExecSync does). Defaults from the Probe API: period 10 s, timeout 1 s,
 /// success threshold 1, failure threshold 3.
 /// </summary>
 internal static class Probes
@@ -20,7 +21,7 @@ internal static class Probes
     });
 
     /// <summary>One probe; null when it succeeded, else why it failed (the kubelet's event message).</summary>
-    public static async Task<string?> RunAsync(V1Probe probe, V1Container container, string podIp, string netns, IReadOnlyDictionary<string, string> env, CancellationToken ct)
+    public static async Task<string?> RunAsync(V1Probe probe, V1Container container, string podIp, LocalCluster.Runtime.Runc runc, string containerId, CancellationToken ct)
     {
         var timeout = TimeSpan.FromSeconds(probe.TimeoutSeconds is > 0 ? probe.TimeoutSeconds.Value : 1);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -48,11 +49,9 @@ internal static class Probes
             }
             if (probe.Exec is { Command: { Count: > 0 } command })
             {
-                var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-                foreach (var a in (string[])["netns", "exec", netns, .. command]) psi.ArgumentList.Add(a);
-                psi.Environment.Clear();
-                foreach (var (k, v) in env) psi.Environment[k] = v;
+                var psi = runc.StartInfo(["exec", containerId, .. command]);
                 using var p = Process.Start(psi)!;
+                p.StandardInput.Close();
                 var output = p.StandardOutput.ReadToEndAsync(cts.Token);
                 try
                 {
@@ -71,7 +70,11 @@ internal static class Probes
         {
             return $"probe timed out after {timeout.TotalSeconds:0} s (context deadline exceeded)";
         }
-        catch (Exception e) when (e is HttpRequestException or SocketException or IOException)
+        catch (InvalidOperationException e)
+        {
+            return e.Message;
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException or System.ComponentModel.Win32Exception)
         {
             return e.InnerException is SocketException s ? $"dial tcp {podIp}: {s.Message}" : e.Message;
         }

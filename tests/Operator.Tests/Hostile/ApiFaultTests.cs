@@ -38,9 +38,12 @@ public sealed class ApiFaultTests
         await using var world = await HostileWorld.StartAsync();
         var op = await StartSettledAsync(world);
 
-        // 410 on resume: history expired, then the watches break, so every resume is answered Expired.
+        // 410 on resume: history expired past every watch's version (a write no watch sees moves the
+        // server's version beyond the last bookmark), then the watches break, so every resume is
+        // answered Expired.
         await CutWithoutChangeAsync(world, op, () =>
         {
+            MoveVersionPastEveryWatch(world);
             world.Api.ExpireHistory();
             world.Api.DropWatches();
         });
@@ -54,6 +57,7 @@ public sealed class ApiFaultTests
         // 410 on the relist that follows as well (a list answered Expired, as for a stale continue token).
         var served410 = world.Api.Requests.Count(r => r.User?.Name == op.User && r.StatusCode == 410);
         world.Api.FailNext(5, 410, r => r.User?.Name == op.User && r.Method == "GET" && !r.IsWatch);
+        MoveVersionPastEveryWatch(world);
         world.Api.ExpireHistory();
         world.Api.DropWatches();
         await world.ApplyUserApiAsync("web", replicas: 3); // made during the fault
@@ -79,6 +83,15 @@ public sealed class ApiFaultTests
         Assert.False(op.HasExited);
         Assert.Empty(world.Api.ServerErrors);
     }
+
+    /// <summary>A write of a kind the operator does not watch: the server's resourceVersion moves past every watch's.</summary>
+    private static void MoveVersionPastEveryWatch(HostileWorld world) =>
+        world.Api.Store.Put(KubeApiFake.KnownResources.ConfigMaps, new System.Text.Json.Nodes.JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "ConfigMap",
+            ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = $"unwatched-{Guid.NewGuid():N}", ["namespace"] = HostileWorld.Ns },
+        });
 
     /// <summary>The operator running with UserApi "web" reconciled and Ready, and quiet.</summary>
     private static async Task<OperatorProcess> StartSettledAsync(HostileWorld world)

@@ -68,9 +68,11 @@ public sealed class ApiServerAbsentTests(ITestOutputHelper output)
         output.WriteLine(report);
         output.WriteLine(op.Transcript);
 
-        // It must have tried (else the bound proves nothing).
+        // It must have tried (else the bound proves nothing). Each attempt is one Warning line, stamped
+        // by the operator when it failed; the proxy's count is taken by this process, which a busy
+        // machine can delay, so only its total is bounded.
         Assert.True(watchers >= 1, $"no attempt to reach the API server: {report}\n{op.Transcript}");
-        Assert.True(connections.Count(t => t >= half) <= (watchers * MaxAttemptsPerWatcherSecondHalf) + 2, $"the retry delay collapsed: {report}\n{Tail(op, half)}");
+        Assert.True(connections.Count <= (watchers * MaxAttemptsPerWatcher) + 2, $"the retry delay collapsed: {report}\n{Tail(op, half)}");
         Assert.True(lines.Count <= (watchers * MaxAttemptsPerWatcher) + 20, $"too many log lines: {report}");
         Assert.True(lines.Count(l => l.At >= half) <= (watchers * MaxAttemptsPerWatcherSecondHalf) + 2, $"log lines kept coming: {report}\n{Tail(op, half)}");
 

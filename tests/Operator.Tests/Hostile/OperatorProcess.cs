@@ -221,6 +221,13 @@ internal sealed class OperatorProcess : IAsyncDisposable
                 using var doc = JsonDocument.Parse(raw);
                 var root = doc.RootElement;
                 string Prop(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "";
+                // The operator's own timestamp (taken when it logged), not when this process read the
+                // line: on a busy machine the reader can lag by seconds.
+                if (DateTimeOffset.TryParse(Prop("Timestamp"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var logged))
+                {
+                    at = logged;
+                }
+
                 return new LogLine(at, stream, Prop("LogLevel"), Prop("Category"), Prop("Message"), raw);
             }
             catch (JsonException)

@@ -4,11 +4,14 @@ namespace UserApiService.Tests.Infrastructure;
 /// One private MariaDB for all database tests (collection <see cref="MariaDbCollection"/>), loaded with
 /// hack/seed.sql (database <c>Main</c>, 40 users) plus:
 /// <list type="bullet">
-/// <item><c>Big.Users</c>: <see cref="BigRowCount"/> users, for streaming many rows;</item>
-/// <item><c>Slow.Users</c>: a view of the first <see cref="SlowRowCount"/> of them that sleeps
-/// <see cref="SlowRowDelay"/> per row, so that a streamed response is observably incremental;</item>
-/// <item><c>Slower.Users</c>: the same rows at <see cref="SlowerRowDelay"/> per row (about 10 s in
-/// all), for a request that must hold its connection for seconds whatever the machine's speed.</item>
+/// <item><c>Big.Users</c>: <see cref="BigRowCount"/> users, for streaming many rows (735 KB of JSON);</item>
+/// <item><c>Wide.Users</c>: a view of the same rows with names of over 2,000 characters, 20.7 MB of
+/// JSON: far more than the kernel's socket buffers on loopback take (up to about 4 MB a socket), so
+/// that a client that stops reading really holds up the response, and its query, on the server;</item>
+/// <item><c>Stuck.Users</c>: a view of the first <see cref="StuckRowCount"/> wide rows, produced at once,
+/// followed by one whose production sleeps for <see cref="StuckSleep"/>: a response that has started
+/// and holds its connection for as long as a test needs, whatever the machine's speed, until its query
+/// is killed.</item>
 /// </list>
 /// Also runs one API instance against <c>Main</c>.
 /// </summary>
@@ -16,9 +19,12 @@ public sealed class MariaDbFixture : IAsyncLifetime
 {
     public const int SeedRowCount = 40;
     public const int BigRowCount = 10_000;
-    public const int SlowRowCount = 1_000;
-    public static readonly TimeSpan SlowRowDelay = TimeSpan.FromMilliseconds(2);
-    public static readonly TimeSpan SlowerRowDelay = TimeSpan.FromMilliseconds(10);
+    public const int WideNamePadding = 2_000;
+    public const int StuckRowCount = 100;
+    public static readonly TimeSpan StuckSleep = TimeSpan.FromHours(1);
+
+    /// <summary>The start of every <c>GET /users</c> on <c>Wide</c> and <c>Stuck</c>: user 1's object up to its padding.</summary>
+    public const string WideFirstRowStart = """[{"user_id":1,"username":"Zoë-1xxxxxxxxxx""";
 
     private MariaDbServer? _database;
     private ApiServer? _api;
@@ -47,16 +53,15 @@ public sealed class MariaDbFixture : IAsyncLifetime
             ) DEFAULT CHARSET=utf8mb4;
             INSERT INTO Users SELECT seq, CONCAT('Zoë-', seq), CONCAT('user', seq, '@example.com')
               FROM seq_1_to_{BigRowCount};
-            CREATE DATABASE Slow CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-            CREATE VIEW Slow.Users AS
-              SELECT user_id, CONCAT(username, REPEAT('x', 200)) AS username, email
+            CREATE DATABASE Wide CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+            CREATE VIEW Wide.Users AS
+              SELECT user_id, CONCAT(username, REPEAT('x', {WideNamePadding})) AS username, email
+              FROM Big.Users;
+            CREATE DATABASE Stuck CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+            CREATE VIEW Stuck.Users AS
+              SELECT user_id, CONCAT(username, REPEAT('x', {WideNamePadding})) AS username, email
               FROM Big.Users
-              WHERE user_id <= {SlowRowCount} AND SLEEP({SlowRowDelay.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}) = 0;
-            CREATE DATABASE Slower CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-            CREATE VIEW Slower.Users AS
-              SELECT user_id, CONCAT(username, REPEAT('x', 200)) AS username, email
-              FROM Big.Users
-              WHERE user_id <= {SlowRowCount} AND SLEEP({SlowerRowDelay.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}) = 0;
+              WHERE user_id <= {StuckRowCount + 1} AND SLEEP(IF(user_id > {StuckRowCount}, {(int)StuckSleep.TotalSeconds}, 0)) = 0;
             """);
         _api = await ApiServer.StartAsync(_database);
     }

@@ -231,6 +231,34 @@ public sealed class MariaDbServer : IAsyncDisposable
         return await output;
     }
 
+    /// <summary>
+    /// How many <c>SELECT user_id, ...</c> queries of the UserApi run on the server in
+    /// <paramref name="database"/> now (the server's own process list): each is a <c>/users</c> stream
+    /// holding a connection, or a <c>/users/{id}</c> query in flight.
+    /// </summary>
+    public async Task<int> RunningUserQueriesAsync(string database)
+    {
+        var output = await ExecuteAsync(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+            + $"WHERE DB = '{database}' AND INFO LIKE 'SELECT user_id, username, email FROM Users%';");
+        return int.Parse(output.Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) mariadbd: while frozen the kernel still accepts TCP
+    /// connections on its port, but nothing answers on them, as with a hung database.
+    /// </summary>
+    public async Task SignalAsync(bool freeze)
+    {
+        var process = _process ?? throw new InvalidOperationException("MariaDB is not running.");
+        using var kill = Process.Start("kill", [freeze ? "-STOP" : "-CONT", process.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {(freeze ? "-STOP" : "-CONT")} {process.Id} exited with {kill.ExitCode}.");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

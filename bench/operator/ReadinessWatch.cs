@@ -17,6 +17,18 @@ internal sealed class ReadinessWatch(IKubernetes client, string @namespace, int 
     /// <summary>Completes when <c>expected</c> UserApis are Ready at once.</summary>
     public Task AllReady => _allReady.Task;
 
+    /// <summary>UserApis Ready now.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_ready)
+            {
+                return _ready.Count;
+            }
+        }
+    }
+
     public Task RunAsync(CancellationToken cancellationToken) => WatchLoop.RunAsync(
         (resourceVersion, onError, token) => client.CustomObjects.WatchListNamespacedCustomObjectAsync(
             "userapi.example.com", "v1alpha1", @namespace, "userapis", resourceVersion: resourceVersion, timeoutSeconds: 300,

@@ -65,9 +65,11 @@ public sealed partial class UserApiController(
 {
     /// <summary>
     /// What this controller watches (controller-runtime's <c>SetupWithManager</c>): every UserApi, and
-    /// each kind it owns, selected by the operator's labels, trimmed before it is cached. A change to an
-    /// owned object reconciles its controller owner. The generated Secret is cached as keys without
-    /// values, so no password is held in memory.
+    /// each kind it owns, selected by the operator's labels and cached as the slim copies of
+    /// <see cref="OwnedObjectCache"/> (identity, owner, the digest of what this operator applied, and
+    /// the status fields the UserApi's status reads). A change to an owned object reconciles its
+    /// controller owner. The generated Secret is cached as keys without values, so no password is held
+    /// in memory.
     /// </summary>
     /// <param name="builder">The builder of this controller.</param>
     /// <returns><paramref name="builder"/>, for <see cref="ControllerBuilder{TEntity}.Complete"/>.</returns>
@@ -76,14 +78,16 @@ public sealed partial class UserApiController(
         ArgumentNullException.ThrowIfNull(builder);
         return builder
             .For(Transforms.Compact)
-            .Owns<V1Secret>(UserApiLabels.ManagedSelector, Transforms.SecretKeysOnly)
-            .Owns<V1Deployment>(UserApiLabels.ManagedSelector, Transforms.Compact)
-            .Owns<V1Service>(UserApiLabels.ManagedSelector, Transforms.Compact)
-            .Owns<V1Ingress>(UserApiLabels.ManagedSelector, Transforms.Compact)
-            .Owns<V2HorizontalPodAutoscaler>(UserApiLabels.ManagedSelector, Transforms.Compact)
-            .Owns<V1PodDisruptionBudget>(UserApiLabels.ManagedSelector, Transforms.Compact)
-            .Owns<V1NetworkPolicy>(UserApiLabels.ManagedSelector, Transforms.Compact);
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1Secret>())
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1Deployment>())
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1Service>())
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1Ingress>())
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V2HorizontalPodAutoscaler>())
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1PodDisruptionBudget>())
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1NetworkPolicy>());
     }
+
+    private readonly AppliedRecords _recorded = new();
 
     /// <summary>Field manager of every write: <c>userapi-operator</c>.</summary>
     public const string FieldManager = UserApiLabels.ManagedBy;
@@ -115,6 +119,7 @@ public sealed partial class UserApiController(
     {
         ArgumentNullException.ThrowIfNull(entity);
         events.Forget(entity);
+        _recorded.Forget(entity.Metadata.NamespaceProperty, UserApiNames.Workload(entity));
         firstReports.Forget(ObjectKey.Of(entity));
         LogDeleted(logger, ObjectKey.Of(entity));
         return Task.CompletedTask;
@@ -135,7 +140,8 @@ public sealed partial class UserApiController(
             problem = new Problem(Problem.InvalidSpec, string.Join("; ", errors));
             deployment = Cached<V1Deployment>(entity, UserApiNames.Workload(entity));
         }
-        else if (!await OwnerIsLiveAsync(entity, cancellationToken).ConfigureAwait(false))
+        else if (DesiredObjects.For(entity, PasswordGenerator.Generate()) is var desired
+            && !await OwnerIsLiveAsync(entity, desired, cancellationToken).ConfigureAwait(false))
         {
             // Deleted (or being deleted) while this reconcile was queued: its children go with it
             // through garbage collection, and nothing may be made for an owner that is gone.
@@ -144,7 +150,6 @@ public sealed partial class UserApiController(
         }
         else
         {
-            var desired = DesiredObjects.For(entity, PasswordGenerator.Generate());
             (report[Child.Secret], problem) = await EnsureSecretAsync(entity, desired.Secret, cancellationToken).ConfigureAwait(false);
 
             Problem? conflict;
@@ -215,20 +220,23 @@ public sealed partial class UserApiController(
     }
 
     /// <summary>
-    /// False when <paramref name="entity"/> is being deleted, or when this reconcile would create its
-    /// children (its Deployment is not cached yet) and a GET finds it deleted or replaced by another
-    /// object of the same name. The informer's cache can lag behind a deletion by the length of a
-    /// watch event; children applied in that moment would name an owner that no longer exists. The
-    /// GET costs one read per new UserApi and none once its Deployment is cached.
+    /// False when <paramref name="entity"/> is being deleted, or when this reconcile would create one
+    /// of its children (one of <paramref name="desired"/> is not cached) and a GET finds it deleted or
+    /// replaced by another object of the same name. The informers' caches lag behind a deletion by
+    /// the length of a watch event, each kind on its own watch: when a UserApi is deleted, the garbage
+    /// collector's deletion of a child can reach its cache (and queue the owner) before the owner's
+    /// own deletion reaches the UserApi cache, and a child applied in that moment would name an owner
+    /// that no longer exists. The GET costs one read per new UserApi (and per child put back after a
+    /// deletion), none while every child is cached.
     /// </summary>
-    private async Task<bool> OwnerIsLiveAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
+    private async Task<bool> OwnerIsLiveAsync(V1Alpha1UserApi entity, DesiredObjects desired, CancellationToken cancellationToken)
     {
         if (entity.Metadata.DeletionTimestamp is not null)
         {
             return false;
         }
 
-        if (Cached<V1Deployment>(entity, UserApiNames.Workload(entity)) is not null)
+        if (AllCached(entity, desired))
         {
             return true;
         }
@@ -248,6 +256,16 @@ public sealed partial class UserApiController(
             return false;
         }
     }
+
+    /// <summary>Whether every child <paramref name="desired"/> names is in the cache.</summary>
+    private bool AllCached(V1Alpha1UserApi entity, DesiredObjects desired) =>
+        (desired.Secret is null || Cached<V1Secret>(entity, desired.Secret.Metadata.Name) is not null)
+        && Cached<V1Deployment>(entity, desired.Deployment.Metadata.Name) is not null
+        && Cached<V1Service>(entity, desired.Service.Metadata.Name) is not null
+        && (desired.Ingress is null || Cached<V1Ingress>(entity, desired.Ingress.Metadata.Name) is not null)
+        && (desired.Autoscaler is null || Cached<V2HorizontalPodAutoscaler>(entity, desired.Autoscaler.Metadata.Name) is not null)
+        && (desired.DisruptionBudget is null || Cached<V1PodDisruptionBudget>(entity, desired.DisruptionBudget.Metadata.Name) is not null)
+        && (desired.NetworkPolicy is null || Cached<V1NetworkPolicy>(entity, desired.NetworkPolicy.Metadata.Name) is not null);
 
     private T? Cached<T>(V1Alpha1UserApi entity, string name)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
@@ -279,7 +297,8 @@ public sealed partial class UserApiController(
         {
             try
             {
-                secrets.Remember(await client.CoreV1.CreateNamespacedSecretAsync(desired, ns, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false));
+                var created = await client.CoreV1.CreateNamespacedSecretAsync(desired, ns, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+                secrets.Remember(OwnedObjectCache.FromTyped(created, OwnedObjectCache.Secret));
                 return (ChildOutcome.Created, null);
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
@@ -299,7 +318,8 @@ public sealed partial class UserApiController(
             var patch = new V1Patch(
                 new JsonObject { ["data"] = new JsonObject { [UserApiNames.PasswordKey] = Convert.ToBase64String(desired.Data[UserApiNames.PasswordKey]) } }.ToJsonString(),
                 V1Patch.PatchType.MergePatch);
-            secrets.Remember(await client.CoreV1.PatchNamespacedSecretAsync(patch, existing.Metadata.Name, ns, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false));
+            var patched = await client.CoreV1.PatchNamespacedSecretAsync(patch, existing.Metadata.Name, ns, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+            secrets.Remember(OwnedObjectCache.FromTyped(patched, OwnedObjectCache.Secret));
             return (ChildOutcome.Updated, null);
         }
 
@@ -320,8 +340,11 @@ public sealed partial class UserApiController(
 
     /// <summary>
     /// Server-side apply (<c>PATCH</c>, <c>application/apply-patch+yaml</c>, field manager
-    /// <c>userapi-operator</c>, <c>force=true</c>) of <paramref name="desired"/>, unless the cached live
-    /// object already carries every desired field (<see cref="DesiredStateComparer"/>).
+    /// <c>userapi-operator</c>, <c>force=true</c>) of <paramref name="desired"/>, unless what this
+    /// operator applied to the cached live object is what it would apply now: the digest the cache
+    /// keeps of the fields it owns there (<see cref="AppliedConfiguration.OwnedDigest"/>) equals the
+    /// digest of <paramref name="desired"/>. A field someone else changed or removed is no longer owned
+    /// as applied, so it shows as a difference and is put back.
     /// </summary>
     private async Task<(ChildOutcome Outcome, T? Live, Problem? Conflict)> ApplyAsync<T>(V1Alpha1UserApi entity, T desired, CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>
@@ -333,13 +356,20 @@ public sealed partial class UserApiController(
             return (ChildOutcome.Blocked, live, conflict);
         }
 
-        if (live is not null && DesiredStateComparer.IsSatisfiedBy(Json.ToNode(desired), Json.ToNode(live)))
+        var child = $"{typeof(T).Name} {ObjectKey.Of(desired)}";
+        var digest = AppliedConfiguration.DesiredDigest(Json.ToNode(desired));
+        if (live is not null && _recorded.IsApplied(child, digest, SlimObject.AppliedDigest(live)))
         {
             return (ChildOutcome.Unchanged, live, null);
         }
 
-        var applied = await client.ServerSideApplyAsync(desired, FieldManager, cancellationToken).ConfigureAwait(false);
+        var applied = await client.ServerSideApplyAsync(desired, FieldManager, OwnedObjectCache.Decoder<T>(), cancellationToken).ConfigureAwait(false);
         informer.Remember(applied);
+        if (_recorded.Applied(child, digest, SlimObject.AppliedDigest(applied)))
+        {
+            LogRecordedDifferently(logger, desired.Kind, ObjectKey.Of(desired));
+        }
+
         return (live is null ? ChildOutcome.Created : ChildOutcome.Updated, applied, null);
     }
 
@@ -459,6 +489,9 @@ public sealed partial class UserApiController(
             await events.RecordAsync(entity, EventTypes.Warning, degraded.Reason, degraded.Message, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "The API server records the {Kind} {Key} otherwise than applied (it set or changed an applied field); later reconciles compare with its record")]
+    private static partial void LogRecordedDifferently(ILogger logger, string kind, string key);
 
     [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "Skipped {Key}: it was deleted while its reconcile waited; its objects go with it")]
     private static partial void LogOwnerGone(ILogger logger, string key);

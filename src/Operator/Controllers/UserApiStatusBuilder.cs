@@ -23,9 +23,7 @@ public static class UserApiStatusBuilder
         var desired = userApi.Spec.Replicas;
         var status = deployment?.Status;
         var ready = status?.ReadyReplicas ?? 0;
-        var rolloutFailure = status?.Conditions?.FirstOrDefault(c =>
-            (c.Type == "Progressing" && c.Status == Conditions.False && c.Reason == "ProgressDeadlineExceeded")
-            || (c.Type == "ReplicaFailure" && c.Status == Conditions.True));
+        var rolloutFailure = status?.Conditions?.FirstOrDefault(c => IsRolloutFailure(c.Type, c.Status, c.Reason));
         problem ??= rolloutFailure is null ? null : new Problem(Problem.RolloutFailed, $"Deployment {deployment!.Metadata.Name}: {rolloutFailure.Message ?? rolloutFailure.Reason}");
         var complete = deployment is not null && RolloutComplete(deployment, desired);
         var time = new DateTime(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerSecond), DateTimeKind.Utc); // Kubernetes stores whole seconds.
@@ -65,6 +63,14 @@ public static class UserApiStatusBuilder
             Conditions = conditions,
         };
     }
+
+    /// <summary>
+    /// Whether a Deployment condition says its rollout failed: <c>Progressing=False</c> with reason
+    /// <c>ProgressDeadlineExceeded</c>, or <c>ReplicaFailure=True</c>.
+    /// </summary>
+    public static bool IsRolloutFailure(string? type, string? status, string? reason) =>
+        (type == "Progressing" && status == Conditions.False && reason == "ProgressDeadlineExceeded")
+        || (type == "ReplicaFailure" && status == Conditions.True);
 
     /// <summary>
     /// <c>http(s)://&lt;host or ingress address&gt;&lt;path&gt;</c>: https when <c>tlsSecretName</c> is set;

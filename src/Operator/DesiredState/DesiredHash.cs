@@ -7,9 +7,9 @@ namespace UserApiOperator.DesiredState;
 
 /// <summary>
 /// The <c>userapi.example.com/desired-hash</c> annotation: a digest of an applied object's desired
-/// state. When a field is dropped from the desired state, the digest changes, so the operator
-/// applies again and server-side apply removes the field; otherwise a live object that still
-/// carries every desired field (<see cref="DesiredStateComparer"/>) needs no write.
+/// state, so that <c>kubectl get -o yaml</c> and <c>render</c> show which desired state an object was
+/// last applied from. Whether an apply is needed is decided from the fields the operator owns
+/// (<see cref="Runtime.Client.AppliedConfiguration"/>), of which this annotation is one.
 /// </summary>
 public static class DesiredHash
 {

@@ -11,7 +11,7 @@ namespace UserApiOperator.Runtime.Builder;
 /// <summary>
 /// Declares a controller and what it watches beside it, as controller-runtime's builder
 /// (<c>ctrl.NewControllerManagedBy(mgr).For(&amp;X{}).Owns(&amp;Deployment{}).Complete(r)</c>) and KubeOps'
-/// <c>AddController</c> do: <see cref="For"/> the reconciled kind, <see cref="Owns{TChild}"/> each kind it
+/// <c>AddController</c> do: <see cref="For"/> the reconciled kind, <c>Owns</c> each kind it
 /// creates (changes map to the controller owner). Informers go into the shared <see cref="InformerCache"/>,
 /// where the reconcile reads them.
 /// </summary>
@@ -36,6 +36,21 @@ public sealed class ControllerBuilder<TEntity>(InformerCache cache, OperatorMetr
         where TChild : class, IKubernetesObject<V1ObjectMeta>
     {
         var informer = cache.GetOrAdd(labelSelector, transform);
+        _owned.Add(runtime => runtime.Watch(informer));
+        return this;
+    }
+
+    /// <summary>
+    /// Watches <typeparamref name="TChild"/> objects matching <paramref name="labelSelector"/>, each read
+    /// by <paramref name="decode"/> straight from the API server's JSON (for example a
+    /// <see cref="SlimObject"/> copy: controller-runtime's metadata-only <c>Owns</c>); a change reconciles
+    /// their controller owner.
+    /// </summary>
+    public ControllerBuilder<TEntity> Owns<TChild>(string? labelSelector, Func<System.Text.Json.JsonElement, TChild> decode)
+        where TChild : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(decode);
+        var informer = cache.GetOrAdd(labelSelector, transform: null, decode);
         _owned.Add(runtime => runtime.Watch(informer));
         return this;
     }

@@ -31,16 +31,27 @@ public static class KubernetesObjects
     /// </summary>
     /// <returns>The object as stored.</returns>
     /// <exception cref="k8s.Autorest.HttpOperationException">The API server refused the write (403, 409, 422, ...).</exception>
-    public static async Task<T> ServerSideApplyAsync<T>(this IKubernetes client, T desired, string fieldManager, CancellationToken cancellationToken)
+    public static Task<T> ServerSideApplyAsync<T>(this IKubernetes client, T desired, string fieldManager, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
+        client.ServerSideApplyAsync(desired, fieldManager, static stored => KubernetesJson.Deserialize<T>(stored), cancellationToken);
+
+    /// <summary>
+    /// <see cref="ServerSideApplyAsync{T}(IKubernetes, T, string, CancellationToken)"/>, the answer read by
+    /// <paramref name="decode"/> (for example the decoder of the informer the answer goes into).
+    /// </summary>
+    /// <returns>The object as stored, as <paramref name="decode"/> reads it.</returns>
+    /// <exception cref="k8s.Autorest.HttpOperationException">The API server refused the write (403, 409, 422, ...).</exception>
+    public static async Task<T> ServerSideApplyAsync<T>(this IKubernetes client, T desired, string fieldManager, Func<JsonElement, T> decode, CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(desired);
+        ArgumentNullException.ThrowIfNull(decode);
         var resource = ResourceOf<T>();
         var stored = await client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch(desired, V1Patch.PatchType.ApplyPatch), resource.Group, resource.ApiVersion, desired.Metadata.NamespaceProperty, resource.PluralName, desired.Metadata.Name,
             fieldManager: fieldManager, force: true, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return KubernetesJson.Deserialize<T>((JsonElement)stored);
+        return decode((JsonElement)stored);
     }
 
     /// <summary>Deletes the <typeparamref name="T"/> <paramref name="namespace"/>/<paramref name="name"/> with background propagation (its dependents go through garbage collection).</summary>

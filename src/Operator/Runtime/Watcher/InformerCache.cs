@@ -47,7 +47,8 @@ public sealed partial class InformerCache(IKubernetes client, InformerOptions op
     /// <typeparam name="T">Kind to cache; see <see cref="KubernetesListWatch.For{T}"/> for the supported ones.</typeparam>
     /// <param name="labelSelector">Only objects with these labels (<c>key=value,...</c>); null for all.</param>
     /// <param name="transform">Trims each object before it is cached (<see cref="Transforms"/>); null keeps it whole.</param>
-    public Informer<T> GetOrAdd<T>(string? labelSelector = null, Func<T, T>? transform = null)
+    /// <param name="decode">Reads each object from the API server's JSON (see <see cref="KubernetesListWatch.For{T}"/>); null reads it whole.</param>
+    public Informer<T> GetOrAdd<T>(string? labelSelector = null, Func<T, T>? transform = null, Func<System.Text.Json.JsonElement, T>? decode = null)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         lock (_informers)
@@ -58,7 +59,7 @@ public sealed partial class InformerCache(IKubernetes client, InformerOptions op
             }
 
             var kind = typeof(T).GetCustomAttributes(typeof(KubernetesEntityAttribute), false).OfType<KubernetesEntityAttribute>().FirstOrDefault()?.Kind ?? typeof(T).Name;
-            var informer = new Informer<T>(kind, KubernetesListWatch.For<T>(client, options.Namespace, OnUndecodable), options with { LabelSelector = labelSelector }, transform, _logger);
+            var informer = new Informer<T>(kind, KubernetesListWatch.For(client, options.Namespace, OnUndecodable, decode), options with { LabelSelector = labelSelector }, transform, _logger);
             _informers[typeof(T)] = informer;
             return informer;
         }

@@ -28,13 +28,21 @@ public static class KubernetesListWatch
     /// against the schema the models follow, yet a newer server, a conversion or a store written
     /// around the API can still serve one the models refuse.
     /// </param>
+    /// <param name="decode">
+    /// Reads one object as the API server sent it (default: <see cref="KubernetesJson"/>, the whole
+    /// object). A decoder that reads only what the cache keeps (<see cref="SlimObject"/>) saves the
+    /// rest of the decoding, and reports as undecodable only what it reads. It throws
+    /// <see cref="JsonException"/>, <see cref="FormatException"/>, <see cref="InvalidOperationException"/>
+    /// or <see cref="OverflowException"/> for an object it cannot read.
+    /// </param>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> has no <see cref="KubernetesEntityAttribute"/> with a plural name.</exception>
-    public static ListWatch<T> For<T>(IKubernetes client, string? @namespace, Action<UndecodableObject>? undecodable = null)
+    public static ListWatch<T> For<T>(IKubernetes client, string? @namespace, Action<UndecodableObject>? undecodable = null, Func<JsonElement, T>? decode = null)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(client);
         var entity = KubernetesObjects.ResourceOf<T>();
         var report = undecodable ?? (_ => { });
+        var read = decode ?? (static element => KubernetesJson.Deserialize<T>(element));
         return new ListWatch<T>(
             async (selector, cont, limit, ct) =>
             {
@@ -44,7 +52,7 @@ public static class KubernetesListWatch
                 var items = new List<T>(response.Body.Items?.Count ?? 0);
                 foreach (var item in response.Body.Items ?? [])
                 {
-                    if (TryDecode<T>(item, entity, report) is { } decoded)
+                    if (TryDecode(item, read, entity, report) is { } decoded)
                     {
                         items.Add(decoded);
                     }
@@ -52,7 +60,7 @@ public static class KubernetesListWatch
 
                 return new ListPage<T>(items, response.Body.Metadata);
             },
-            (selector, version, timeout, onError, ct) => Typed<T>(entity, report, @namespace is null
+            (selector, version, timeout, onError, ct) => Typed(entity, read, report, @namespace is null
                 ? client.CustomObjects.WatchListClusterCustomObjectAsync(entity.Group, entity.ApiVersion, entity.PluralName, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
                 : client.CustomObjects.WatchListNamespacedCustomObjectAsync(entity.Group, entity.ApiVersion, @namespace, entity.PluralName, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: timeout, onError: onError, cancellationToken: ct), ct));
     }
@@ -62,12 +70,12 @@ public static class KubernetesListWatch
     /// <typeparamref name="T"/>, skipping (and reporting) what cannot be read. A BOOKMARK carries only
     /// metadata and always decodes.
     /// </summary>
-    private static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(KubernetesEntityAttribute entity, Action<UndecodableObject> undecodable, IAsyncEnumerable<(WatchEventType, object)> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(KubernetesEntityAttribute entity, Func<JsonElement, T> read, Action<UndecodableObject> undecodable, IAsyncEnumerable<(WatchEventType, object)> events, [EnumeratorCancellation] CancellationToken cancellationToken)
         where T : class
     {
         await foreach (var (type, obj) in events.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            var decoded = obj is JsonElement element ? TryDecode<T>(element, entity, undecodable) : (T)obj;
+            var decoded = obj is JsonElement element ? TryDecode(element, read, entity, undecodable) : (T)obj;
             if (decoded is not null)
             {
                 yield return (type, decoded);
@@ -75,13 +83,13 @@ public static class KubernetesListWatch
         }
     }
 
-    /// <summary>Reads <paramref name="element"/> as <typeparamref name="T"/>, or reports it and answers null.</summary>
-    private static T? TryDecode<T>(JsonElement element, KubernetesEntityAttribute entity, Action<UndecodableObject> undecodable)
+    /// <summary>Reads <paramref name="element"/> with <paramref name="read"/>, or reports it and answers null.</summary>
+    private static T? TryDecode<T>(JsonElement element, Func<JsonElement, T> read, KubernetesEntityAttribute entity, Action<UndecodableObject> undecodable)
         where T : class
     {
         try
         {
-            return KubernetesJson.Deserialize<T>(element);
+            return read(element);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or OverflowException)
         {

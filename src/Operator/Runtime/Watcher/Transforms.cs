@@ -35,22 +35,4 @@ public static class Transforms
     /// </summary>
     public static T Compact<T>(T obj)
         where T : class, IKubernetesObject<V1ObjectMeta> => Strings.Apply(StripManagedFields(obj));
-
-    /// <summary>
-    /// A Secret without its values: metadata (no managed fields), type and the data keys with empty
-    /// values. A reconcile can tell that a Secret exists and holds a key; no password is ever cached.
-    /// </summary>
-    public static V1Secret SecretKeysOnly(V1Secret secret)
-    {
-        ArgumentNullException.ThrowIfNull(secret);
-        return Strings.Apply(new V1Secret
-        {
-            ApiVersion = secret.ApiVersion,
-            Kind = secret.Kind,
-            Metadata = StripManagedFields(secret).Metadata,
-            Type = secret.Type,
-            Data = secret.Data?.Keys.Concat(secret.StringData?.Keys ?? []).Distinct(StringComparer.Ordinal)
-                .ToDictionary(k => k, _ => Array.Empty<byte>(), StringComparer.Ordinal),
-        });
-    }
 }

@@ -4,7 +4,9 @@
 # MySqlConnector loop (bench/api/DriverLoop) and MariaDB's own ceiling (sysbench oltp_point_select).
 # See bench/api/README.md, "Against FastAPI".
 #
-# Usage: bench/api/run.sh [--duration SECONDS] [--warmup SECONDS]
+# Usage: bench/api/run.sh [--duration SECONDS] [--warmup SECONDS] [--api-dll PATH]
+#   --api-dll: run this build of the UserApi (e.g. another checkout's src/UserApi/bin/Release/net10.0/userapi.dll)
+#              instead of building this one: a baseline for before/after figures on the same machine.
 #
 # Installs what is missing from Debian's packages (wrk, sysbench, python3-fastapi, python3-uvicorn,
 # python3-sqlalchemy, python3-pymysql; MariaDB through hack/mariadb.sh), starts its own MariaDB on
@@ -25,6 +27,7 @@ API_PORT="${BENCH_API_PORT:-18000}"
 WORK_DIR="${REPO_ROOT}/.local/bench-compare"
 PYTHON=/usr/bin/python3 # Debian's, which the python3-* packages install into
 READY_TIMEOUT=60
+API_DLL_OVERRIDE=""
 
 log() { printf '[bench/api] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -33,7 +36,8 @@ while (($# > 0)); do
     case "$1" in
         --duration) DURATION="${2:?}"; shift 2 ;;
         --warmup) WARMUP="${2:?}"; shift 2 ;;
-        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+        --api-dll) API_DLL_OVERRIDE="${2:?}"; shift 2 ;;
+        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
         *) die "unknown argument: $1" ;;
     esac
 done
@@ -121,7 +125,9 @@ build() {
         dotnet build -c Release --nologo "${REPO_ROOT}/${project}" >"${WORK_DIR}/build.log" 2>&1 \
             || { tail -n 20 "${WORK_DIR}/build.log" >&2; die "building ${project} failed"; }
     done
-    API_DLL="${REPO_ROOT}/src/UserApi/bin/Release/net10.0/userapi.dll"
+    API_DLL="${API_DLL_OVERRIDE:-${REPO_ROOT}/src/UserApi/bin/Release/net10.0/userapi.dll}"
+    [[ -f "$API_DLL" ]] || die "no UserApi build at ${API_DLL}"
+    log "UserApi: ${API_DLL}"
     DRIVER_DLL="${REPO_ROOT}/bench/api/DriverLoop/bin/Release/net10.0/driverloop.dll"
 }
 
@@ -288,6 +294,41 @@ report() {
     echo
     echo "UserApi warm-up, /users/{id} at 64 connections, req/s in each of its first 10 s: ${WARMUP_SERIES}"
     echo "Peak RSS (VmHWM) after all cases: UserApi (10,000-row /users at up to 64 at once) $((API_RSS / 1024)) MB, FastAPI $((FASTAPI_RSS / 1024)) MB."
+    limits
+}
+
+# limits: each /users/{id} case against what this machine allows for a request that is both an HTTP
+# answer and a point select, 1 / (1 / (UserApi /status req/s) + 1 / (sysbench q/s)), both measured
+# in this run at the same connection count; then the targets of the UserApi's footprint.
+limits() {
+    local c a st s limit
+    echo
+    echo "/users/{id} against the machine's limit = 1 / (1 / UserApi /status req/s + 1 / sysbench q/s), same run:"
+    printf '%5s | %9s %9s %9s | %9s %6s\n' conns "/status" sysbench limit "UserApi/s" share
+    for c in "${CONNECTIONS[@]}"; do
+        read -r -a a <<<"${R[one-api-$c]}"
+        read -r -a st <<<"${R[status-api-$c]}"
+        read -r -a s <<<"${R[one-sysbench-$c]}"
+        limit="$(awk -v x="${st[0]}" -v y="${s[0]}" 'BEGIN { if (x > 0 && y > 0) printf "%.0f", 1 / (1 / x + 1 / y); else printf "0" }')"
+        printf '%5s | %9s %9s %9s | %9s %5s%%\n' "$c" "${st[0]}" "${s[0]}" "$limit" "${a[0]}" \
+            "$(awk -v a="${a[0]}" -v l="$limit" 'BEGIN { if (l > 0) printf "%.0f", 100 * a / l; else printf "-" }')"
+    done
+    read -r -a a <<<"${R[one-api-32]}"
+    read -r -a st <<<"${R[status-api-32]}"
+    read -r -a s <<<"${R[one-sysbench-32]}"
+    local small
+    read -r -a small <<<"${R[small-api-32]}"
+    echo
+    echo "Targets (issue: the UserApi at half the machine's limit):"
+    awk -v a="${a[0]}" -v x="${st[0]}" -v y="${s[0]}" -v cpu="${a[3]}" -v p99="${a[2]}" -v scpu="${small[3]}" -v rss="$((API_RSS / 1024))" 'BEGIN {
+        limit = (x > 0 && y > 0) ? 1 / (1 / x + 1 / y) : 0
+        share = limit > 0 ? 100 * a / limit : 0
+        printf "  /users/{id}, 32 connections: %5.0f %% of the limit     (target >= 50 %%)   %s\n", share, (share >= 50 ? "met" : "MISSED")
+        printf "  /users/{id}, 32 connections: %5.0f us CPU per request  (target <= 50 us)  %s\n", cpu * 1000, (cpu * 1000 <= 50 ? "met" : "MISSED")
+        printf "  /users/{id}, 32 connections: %5.2f ms p99             (target <= 10 ms)  %s\n", p99, (p99 <= 10 ? "met" : "MISSED")
+        printf "  /users (241), 32 connections: %4.0f us CPU per request  (target <= 250 us) %s\n", scpu * 1000, (scpu * 1000 <= 250 ? "met" : "MISSED")
+        printf "  peak RSS after every case:    %5d MB                  (target <= 128 MB) %s\n", rss, (rss <= 128 ? "met" : "MISSED")
+    }'
 }
 
 main

@@ -18,6 +18,9 @@ public sealed class UserIdParserTests
     [InlineData("42.000", "42")]
     [InlineData("1_000", "1000")]
     [InlineData("1_0_0", "100")]
+    [InlineData("999999999999999999", "999999999999999999")] // 18 digits: the plain fast path
+    [InlineData("000000000000000042", "42")]
+    [InlineData("9999999999999999999", "9999999999999999999")] // 19 digits: the general path
     [InlineData("9223372036854775808", "9223372036854775808")]
     [InlineData("-123456789012345678901234567890", "-123456789012345678901234567890")]
     public void Integers_parse(string input, string expected)

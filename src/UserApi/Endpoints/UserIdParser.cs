@@ -19,6 +19,9 @@ public static class UserIdParser
     /// <summary>Longest input pydantic parses as an integer (CPython's int/str conversion limit).</summary>
     public const int MaxLength = 4300;
 
+    /// <summary>Longest run of plain digits that always fits in a <see langword="long"/>: 18.</summary>
+    private const int MaxPlainDigits = 18;
+
     /// <summary>Parses <paramref name="input"/>.</summary>
     /// <param name="input">The path segment, URL-decoded.</param>
     /// <param name="value">The integer when the input is one; 0 otherwise. Unbounded.</param>
@@ -32,6 +35,14 @@ public static class UserIdParser
         ArgumentNullException.ThrowIfNull(input);
         value = BigInteger.Zero;
         error = null;
+
+        // What clients send nearly always: a plain decimal that fits in 64 bits. Read it in place,
+        // without the copy and the arbitrary-precision parse the general path needs.
+        if (input.Length is > 0 and <= MaxPlainDigits && !input.AsSpan().ContainsAnyExceptInRange('0', '9'))
+        {
+            value = long.Parse(input, NumberStyles.None, CultureInfo.InvariantCulture);
+            return true;
+        }
 
         var text = input.Trim();
         if (text.Length > MaxLength)

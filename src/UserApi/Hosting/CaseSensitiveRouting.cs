@@ -24,14 +24,30 @@ internal static class CaseSensitiveRouting
         });
 
     /// <summary>Whether every literal-only segment of <paramref name="pattern"/> equals the request segment exactly.</summary>
+    /// <remarks>
+    /// Request segments are the non-empty parts of <paramref name="path"/> between slashes, as routing
+    /// matched them; read in place, since this runs for every routed request (an index loop: a
+    /// <c>foreach</c> over the list interface would allocate an enumerator).
+    /// </remarks>
     internal static bool LiteralsMatch(RoutePattern pattern, string path)
     {
-        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        for (var i = 0; i < pattern.PathSegments.Count && i < segments.Length; i++)
+        var rest = path.AsSpan();
+        var patternSegments = pattern.PathSegments;
+        for (var i = 0; i < patternSegments.Count; i++)
         {
-            var parts = pattern.PathSegments[i].Parts;
+            rest = rest.TrimStart('/');
+            if (rest.IsEmpty)
+            {
+                break;
+            }
+
+            var end = rest.IndexOf('/');
+            var segment = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? default : rest[end..];
+
+            var parts = patternSegments[i].Parts;
             if (parts.Count == 1 && parts[0] is RoutePatternLiteralPart literal
-                && !string.Equals(literal.Content, segments[i], StringComparison.Ordinal))
+                && !segment.SequenceEqual(literal.Content))
             {
                 return false;
             }

@@ -49,7 +49,7 @@ var rows = new List<(string Figure, Func<RunFigures, string> Value, string Targe
     ($"all {n:N0} Ready after", r => r.AllReady is { } t ? $"{t.TotalSeconds:0.0} s" : $"{r.Ready:N0} Ready{(r.Stalled ? ", stalled" : "")}", readyTarget is { } s ? $"<= {s:0} s" : "", r => readyTarget is { } s ? r.AllReady?.TotalSeconds <= s : null),
     ($"peak RSS, {n:N0} UserApis", r => Mb(r.AtCount?.PeakRss ?? r.Last?.PeakRss), rssTarget is { } m ? $"<= {m:0} MB" : "", r => rssTarget is { } m ? (r.AtCount?.PeakRss ?? r.Last?.PeakRss) <= m * 1e6 : null),
     ("  RSS then (anon + file)", r => r.AtCount is { } m ? $"{Mb(m.RssAnon)} + {Mb(m.RssFile)}" : "-", "", _ => null),
-    ("  peak RSS after the idle phase", r => Mb(r.AfterIdle?.PeakRss), rssTarget is { } m2 ? $"<= {m2:0} MB" : "", r => rssTarget is { } m ? r.AfterIdle?.PeakRss <= m * 1e6 : null),
+    ("  peak RSS after the idle phase", r => Mb(r.AfterIdle?.PeakRss), rssTarget is { } m2 ? $"<= {m2:0} MB" : "", r => rssTarget is { } m && r.AfterIdle is { } idle ? idle.PeakRss <= m * 1e6 : null),
     ("memory cgroup peak usage", r => r.Cgroup is { } c ? Mb(c.MaxUsage) : "-", options.MemoryLimitText is { } l ? $"limit {l}" : "", _ => null),
     ("  limit hits, OOM kills", r => r.Cgroup is { } c ? $"{c.FailCount}, {c.OomKills}" : "-", options.MemoryLimit is null ? "" : "no OOM kill", r => r.Cgroup is { } c ? c.OomKills == 0 : null),
     ("  OutOfMemoryException log lines", r => r.OutOfMemoryLines.ToString(CultureInfo.InvariantCulture), "0", r => r.OutOfMemoryLines == 0),

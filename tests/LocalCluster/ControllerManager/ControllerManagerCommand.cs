@@ -31,7 +31,8 @@ namespace LocalCluster.ControllerManager;
 /// <item>with <c>--metrics-bind-address</c>, metrics-server: usage from every Pod's cgroups
 /// (<see cref="CgroupResourceMetrics"/>; all nodes are on this machine, so one reader serves them
 /// all), served as <c>metrics.k8s.io</c> on that address (<see cref="MetricsServer"/>) for the API
-/// server's <c>--metrics-backend</c>, and read by the HPA controller in process.</item>
+/// server's <c>--metrics-backend</c>, and read by the HPA controller through the API server
+/// (<see cref="MetricsApiClient"/>), as kube-controller-manager reads it.</item>
 /// </list>
 /// Once the caches are synced and nginx serves, it writes <c>DIR/ingress.env</c>
 /// (<c>INGRESS_HTTP_PORT=</c>, <c>INGRESS_HTTPS_PORT=</c>) and then <c>DIR/controller-manager.ready</c>.
@@ -96,7 +97,10 @@ internal static class ControllerManagerCommand
         var nodeLifecycle = new NodeLifecycleController(client, grace, Log.Write);
         var disruption = new DisruptionController(client, Log.Write);
         var usage = new CgroupResourceMetrics(() => scheduler.Pods.Snapshot(), () => scheduler.Nodes.Snapshot());
-        var autoscaler = new HorizontalPodAutoscalerController(client, usage,
+        // The HPA controller reads metrics.k8s.io through the API server, as kube-controller-manager
+        // does (so it sees what kubectl top sees); without a metrics server, the samples in process.
+        IResourceMetrics autoscalerMetrics = metricsAddress is null ? usage : new MetricsApiClient(client);
+        var autoscaler = new HorizontalPodAutoscalerController(client, autoscalerMetrics,
             new AutoscalerOptions { SyncPeriod = hpaSync, DownscaleStabilizationWindow = downscale }, Log.Write);
 
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

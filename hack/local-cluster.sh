@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # A Kubernetes cluster emulated on this machine, for the quick start and the end-to-end tests:
 # the fake API server as a program (tests/LocalCluster: local-cluster apiserver, on loopback and on
-# the bridge's gateway 10.244.0.1, where Pods reach it), and a kubelet (local-cluster kubelet) that
-# registers the Node, runs Deployments as Pods (a network namespace each, on the bridge uapi0,
-# 10.244.0.1/24; every container an OCI container run by runc from the node's image store), serves
-# kubectl logs and exec, keeps Endpoints, and serves Ingresses of class nginx with nginx on a
-# loopback port.
+# the bridge's gateway 10.244.0.1, where Pods reach it); one kubelet per node (local-cluster kubelet)
+# that registers its Node and runs the Pods bound to it (a network namespace each, on the shared
+# bridge uapi0, 10.244.0.1/24, each node handing out addresses from its own slice of it; every
+# container an OCI container run by runc from the image store) and serves kubectl logs and exec;
+# and one controller manager (local-cluster controller-manager): Deployments, Endpoints, garbage
+# collection, the nginx Ingress controller on a loopback port, the scheduler, the node lifecycle
+# controller, the disruption controller, the HorizontalPodAutoscaler controller and metrics-server
+# (metrics.k8s.io from the Pods' cgroups, on 10.244.0.1:LOCAL_CLUSTER_METRICS_PORT, default 4443).
 #
-#   hack/local-cluster.sh up          build (the cluster, and the images with hack/build-images.sh), load
-#                                     .local/images/*.tar, start, wait until ready (prints the seconds)
+#   hack/local-cluster.sh up [--nodes N] [--node-cpu Q] [--node-memory Q]
+#                                     build (the cluster, and the images with hack/build-images.sh), load
+#                                     .local/images/*.tar, start, wait until ready (prints the seconds).
+#                                     --nodes N (1 to 8, default 1 or LOCAL_CLUSTER_NODES): nodes named
+#                                     local-cluster, local-cluster-m02, local-cluster-m03... (as minikube
+#                                     names them), zones zone-a, zone-b, zone-c in turn; --node-cpu and
+#                                     --node-memory (or LOCAL_CLUSTER_NODE_CPU, LOCAL_CLUSTER_NODE_MEMORY):
+#                                     each node's capacity (default the machine's)
 #   hack/local-cluster.sh load FILE.. import OCI image archives into the node's image store (kind load image-archive)
 #   hack/local-cluster.sh images      list the images in the node's image store
 #   hack/local-cluster.sh down        stop everything: no process, container, mount, cgroup, namespace, bridge, port or state left
@@ -16,8 +25,13 @@
 #   hack/local-cluster.sh env         print the exports (KUBECONFIG, INGRESS_URL, INGRESS_HTTPS_URL,
 #                                     KUBECACHEDIR), for: eval "$(hack/local-cluster.sh env)"
 #
-# Needs root (network namespaces, runc). State and logs: .local/cluster (LOCAL_CLUSTER_DIR); down
-# keeps only the logs (apiserver.log, audit.log: every API request with its user, kubelet.log).
+# Needs root (network namespaces, runc). State and logs: .local/cluster (LOCAL_CLUSTER_DIR); the first
+# node's kubelet keeps its state there too, every other node under nodes/<name>. down keeps only the
+# logs (apiserver.log, audit.log: every API request with its user, controller-manager.log,
+# kubelet.log for the first node, kubelet-<name>.log for the others).
+# LOCAL_CLUSTER_HPA_DOWNSCALE_STABILIZATION (seconds, default 300) and
+# LOCAL_CLUSTER_NODE_MONITOR_GRACE_PERIOD (seconds, default 40) set the controller manager's
+# --horizontal-pod-autoscaler-downscale-stabilization and --node-monitor-grace-period.
 # The image store is .local/image-store (LOCAL_CLUSTER_IMAGE_STORE) and survives down: a kind node's images go with
 # `kind delete cluster`, but this cache is what keeps a second start quick. LOCAL_CLUSTER_INGRESS_PORT
 # fixes the Ingress's HTTP port (default: a free one); LOCAL_CLUSTER_NO_BUILD=1 skips both builds
@@ -32,6 +46,8 @@ gateway=10.244.0.1/24
 program="${repo}/tests/LocalCluster/bin/Debug/net10.0/local-cluster"
 images="$(realpath -m "${LOCAL_CLUSTER_IMAGE_STORE:-${repo}/.local/image-store}")"
 archives="${repo}/.local/images"
+metrics_port="${LOCAL_CLUSTER_METRICS_PORT:-4443}"
+first_node=local-cluster
 
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
 
@@ -46,6 +62,13 @@ need_root() {
 }
 
 alive() { [[ -s "$state/$1.pid" ]] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+
+# Node i (0-based): its name, its process name (pid and log file), its kubelet root directory.
+node_name() { (($1 == 0)) && echo "$first_node" || printf '%s-m%02d\n' "$first_node" $(($1 + 1)); }
+node_part() { (($1 == 0)) && echo kubelet || echo "kubelet-$(node_name "$1")"; }
+node_root() { (($1 == 0)) && echo "$state" || echo "$state/nodes/$(node_name "$1")"; }
+# The nodes of the cluster that runs (from the names the API server was given), else 0.
+node_count() { [[ -s "$state/nodes.count" ]] && cat "$state/nodes.count" || echo 1; }
 
 install_missing() {
     if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
@@ -117,7 +140,15 @@ stop_pid() { # name, seconds
 
 cmd_down() {
     need_root
-    stop_pid kubelet 60
+    # The kubelets at once (each stops its Pods), then the controllers, then the API server.
+    local pidfile part
+    for pidfile in "$state"/kubelet*.pid; do
+        [[ -e "$pidfile" ]] || continue
+        part="$(basename "$pidfile" .pid)"
+        stop_pid "$part" 60 &
+    done
+    wait
+    stop_pid controller-manager 15
     stop_pid apiserver 10
     # What a kubelet that died without its clean-up leaves: nginx, runc's containers (and the
     # `runc run` processes that were their parents), processes left in the cluster's cgroups,
@@ -130,13 +161,15 @@ cmd_down() {
         # shellcheck disable=SC2086
         kill -KILL "$master" $workers 2>/dev/null || true
     fi
-    local id
-    if [[ -d "$state/runc" ]] && command -v runc >/dev/null 2>&1; then
-        for id in $(runc --root "$state/runc" list -q 2>/dev/null); do
-            runc --root "$state/runc" kill --all "$id" KILL 2>/dev/null || true
-            runc --root "$state/runc" delete --force "$id" 2>/dev/null || true
-        done
-    fi
+    local id root
+    for root in "$state/runc" "$state"/nodes/*/runc; do
+        if [[ -d "$root" ]] && command -v runc >/dev/null 2>&1; then
+            for id in $(runc --root "$root" list -q 2>/dev/null); do
+                runc --root "$root" kill --all "$id" KILL 2>/dev/null || true
+                runc --root "$root" delete --force "$id" 2>/dev/null || true
+            done
+        fi
+    done
     local cg procs
     for cg in /sys/fs/cgroup/*/local-cluster; do
         [[ -d "$cg" ]] || continue
@@ -172,8 +205,26 @@ cmd_down() {
 }
 
 cmd_up() {
+    local nodes="${LOCAL_CLUSTER_NODES:-1}" cpu="${LOCAL_CLUSTER_NODE_CPU:-}" memory="${LOCAL_CLUSTER_NODE_MEMORY:-}"
+    while (($#)); do
+        case "$1" in
+            --nodes) [[ $# -ge 2 ]] || { log "error: --nodes needs a number"; exit 2; }; nodes="$2"; shift 2 ;;
+            --nodes=*) nodes="${1#--nodes=}"; shift ;;
+            --node-cpu) [[ $# -ge 2 ]] || { log "error: --node-cpu needs a quantity"; exit 2; }; cpu="$2"; shift 2 ;;
+            --node-memory) [[ $# -ge 2 ]] || { log "error: --node-memory needs a quantity"; exit 2; }; memory="$2"; shift 2 ;;
+            *) log "error: up: unexpected argument '$1' (up [--nodes N] [--node-cpu Q] [--node-memory Q])"; exit 2 ;;
+        esac
+    done
+    if ! [[ "$nodes" =~ ^[1-8]$ ]]; then
+        log "error: --nodes (LOCAL_CLUSTER_NODES) must be a number from 1 to 8, not '$nodes'"
+        exit 2
+    fi
     need_root
-    if alive apiserver && alive kubelet && [[ -e "$state/kubelet.ready" ]]; then
+    if cluster_ready; then
+        if (($(node_count) != nodes)); then
+            log "error: a cluster of $(node_count) node(s) is up; hack/local-cluster.sh down first"
+            exit 1
+        fi
         log "already up"
         return 0
     fi
@@ -200,17 +251,43 @@ cmd_up() {
     # Service's Endpoints, and so KUBERNETES_SERVICE_HOST, name that address (no kube-proxy here).
     # audit.log: one JSON line per request (who, verb, URI, code), as kube-apiserver's --audit-log-path.
     rm -f "$state/audit.log"
+    # metrics.k8s.io: the controller manager's metrics-server on the gateway, registered as
+    # metrics-server's manifest registers it (the API server proxies to it).
+    echo "$nodes" >"$state/nodes.count"
+    local i node_args=()
+    for ((i = 0; i < nodes; i++)); do node_args+=(--node-name "$(node_name "$i")"); done
     setsid "$program" apiserver --state-dir "$state" --advertise-address "${gateway%/*}" --audit-log-path "$state/audit.log" \
+        --metrics-backend "${gateway%/*}:${metrics_port}" "${node_args[@]}" \
         >"$state/apiserver.log" 2>&1 </dev/null &
     echo $! >"$state/apiserver.pid"
-    setsid "$program" kubelet --state-dir "$state" --image-store "$images" --bridge "$bridge" --gateway "$gateway" \
-        --ingress-http-port "${LOCAL_CLUSTER_INGRESS_PORT:-0}" >"$state/kubelet.log" 2>&1 </dev/null &
-    echo $! >"$state/kubelet.pid"
+    setsid "$program" controller-manager --state-dir "$state" --ingress-http-port "${LOCAL_CLUSTER_INGRESS_PORT:-0}" \
+        --metrics-bind-address "${gateway%/*}:${metrics_port}" \
+        --node-monitor-grace-period "${LOCAL_CLUSTER_NODE_MONITOR_GRACE_PERIOD:-40}" \
+        --horizontal-pod-autoscaler-downscale-stabilization "${LOCAL_CLUSTER_HPA_DOWNSCALE_STABILIZATION:-300}" \
+        >"$state/controller-manager.log" 2>&1 </dev/null &
+    echo $! >"$state/controller-manager.pid"
+    # Each node a slice of the bridge's /24 for its Pods (its spec.podCIDR): /25 for 2 nodes, /26 for
+    # 3 or 4, /27 for up to 8; one node has the whole subnet.
+    local bits=0 size prefix part root
+    while (((1 << bits) < nodes)); do bits=$((bits + 1)); done
+    size=$((256 >> bits))
+    prefix=$((24 + bits))
+    local zones=$((nodes < 3 ? nodes : 3)) letters=(a b c)
+    for ((i = 0; i < nodes; i++)); do
+        local flags=(--node-name "$(node_name "$i")" --root-dir "$(node_root "$i")" --zone "zone-${letters[i % zones]}")
+        ((nodes > 1)) && flags+=(--pod-cidr "${gateway%.*}.$((i * size))/${prefix}")
+        [[ -n "$cpu" ]] && flags+=(--node-cpu "$cpu")
+        [[ -n "$memory" ]] && flags+=(--node-memory "$memory")
+        part="$(node_part "$i")"
+        mkdir -p "$(node_root "$i")"
+        setsid "$program" kubelet --state-dir "$state" --image-store "$images" --bridge "$bridge" --gateway "$gateway" "${flags[@]}" \
+            >"$state/$part.log" 2>&1 </dev/null &
+        echo $! >"$state/$part.pid"
+    done
 
     local deadline=$((SECONDS + 60))
-    until [[ -e "$state/kubelet.ready" ]]; do
-        local part
-        for part in apiserver kubelet; do
+    until cluster_ready; do
+        for part in apiserver controller-manager $(for ((i = 0; i < nodes; i++)); do node_part "$i"; done); do
             if ! alive "$part"; then
                 log "error: the $part exited; tail of $state/$part.log:"
                 tail -n 20 "$state/$part.log" >&2 || true
@@ -219,21 +296,35 @@ cmd_up() {
             fi
         done
         if ((SECONDS >= deadline)); then
-            log "error: not ready within 60 s; see $state/apiserver.log and $state/kubelet.log"
+            log "error: not ready within 60 s; see $state/apiserver.log, $state/controller-manager.log and $state/kubelet*.log"
             cmd_down 2>/dev/null
             exit 1
         fi
         sleep 0.1
     done
-    log "up in $((SECONDS - start)) s ($((SECONDS - built)) s after the build); for kubectl and curl:"
+    log "up in $((SECONDS - start)) s ($((SECONDS - built)) s after the build), $nodes node(s); for kubectl and curl:"
     cmd_env | sed 's/^/    /' >&2
 }
 
+# Up: the API server and the controller manager run and are ready, and so is every node's kubelet.
+cluster_ready() {
+    alive apiserver && alive controller-manager && [[ -e "$state/controller-manager.ready" ]] || return 1
+    local i
+    for ((i = 0; i < $(node_count); i++)); do
+        alive "$(node_part "$i")" && [[ -e "$(node_root "$i")/kubelet.ready" ]] || return 1
+    done
+}
+
 cmd_status() {
-    if alive apiserver && alive kubelet && [[ -e "$state/kubelet.ready" ]]; then
+    if cluster_ready; then
         # shellcheck disable=SC1091
         source "$state/ingress.env"
-        echo "up: apiserver pid $(cat "$state/apiserver.pid"), kubelet pid $(cat "$state/kubelet.pid"), $(ip netns list | grep -c '^lc-' || true) Pod namespaces, $(runc --root "$state/runc" list -q 2>/dev/null | wc -l) containers, Ingress http://127.0.0.1:${INGRESS_HTTP_PORT}"
+        local i kubelets="" containers=0 root
+        for ((i = 0; i < $(node_count); i++)); do kubelets+="${kubelets:+, }$(node_name "$i") $(cat "$state/$(node_part "$i").pid")"; done
+        for root in "$state/runc" "$state"/nodes/*/runc; do
+            [[ -d "$root" ]] && containers=$((containers + $(runc --root "$root" list -q 2>/dev/null | wc -l)))
+        done
+        echo "up: apiserver pid $(cat "$state/apiserver.pid"), controller-manager pid $(cat "$state/controller-manager.pid"), kubelets: ${kubelets}; $(ip netns list | grep -c '^lc-' || true) Pod namespaces, $containers containers, Ingress http://127.0.0.1:${INGRESS_HTTP_PORT}"
     else
         echo "down"
         return 3
@@ -241,7 +332,7 @@ cmd_status() {
 }
 
 cmd_env() {
-    [[ -e "$state/kubelet.ready" ]] || { echo "local-cluster: not up (hack/local-cluster.sh up)" >&2; exit 1; }
+    [[ -e "$state/controller-manager.ready" ]] || { echo "local-cluster: not up (hack/local-cluster.sh up)" >&2; exit 1; }
     # shellcheck disable=SC1091
     source "$state/ingress.env"
     printf 'export KUBECONFIG=%q\n' "$state/kubeconfig"
@@ -253,12 +344,12 @@ cmd_env() {
 }
 
 case "${1:-}" in
-    up) cmd_up ;;
+    up) shift; cmd_up "$@" ;;
     load) shift; cmd_load "$@" ;;
     images) [[ -x "$program" ]] || { log "error: $program is missing"; exit 1; }; "$program" images list --store "$images" ;;
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    -h|--help|help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    -h|--help|help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: the main job end to end on this machine, as users run it on a cluster. Builds the
 # images from Dockerfile.api and Dockerfile.operator (hack/build-images.sh), brings up the local
-# cluster (hack/local-cluster.sh: an API server, a kubelet running every container with runc, nginx
-# as the Ingress controller) and loads the images into its node, installs the operator with
+# cluster (hack/local-cluster.sh: an API server, a controller manager with the scheduler and nginx as
+# the Ingress controller, a kubelet running every container with runc) and loads the images into its node, installs the operator with
 # `kubectl apply -k config/default` (the manager Pod runs the operator image in-cluster, as its
 # ServiceAccount), applies config/samples/userapi.yaml, waits for Ready, and shows what a user sees:
 # the images, the manager Pod, its reconcile lines through `kubectl logs`, kubectl get userapis, the
@@ -15,7 +15,7 @@
 #   hack/quickstart.sh --service-only --serve  same, kept up until Ctrl-C
 #
 # Needs root for the cluster (network namespaces, runc, buildah). Logs: .local/cluster/{apiserver,
-# audit,kubelet}.log, .local/images/logs/ and, for --service-only, .local/userapi.log.
+# audit,controller-manager,kubelet}.log, .local/images/logs/ and, for --service-only, .local/userapi.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -142,7 +142,7 @@ done
 step "Waiting for Ready"
 until [[ "$(kubectl get userapi userapi-sample -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]; do
     if ((SECONDS - applied > 180)); then
-        echo "quickstart: not Ready within 180 s; see .local/cluster/kubelet.log and:" >&2
+        echo "quickstart: not Ready within 180 s; see .local/cluster/controller-manager.log, kubelet.log and:" >&2
         kubectl get pods -A >&2 || true
         kubectl -n userapi-system logs "$manager" --tail 30 >&2 || true
         exit 1

@@ -10,7 +10,7 @@ namespace UserApiOperator.EndToEnd;
 /// then <c>kubectl rollout status</c> of the manager. The operator runs in its Pod, configured
 /// in-cluster, as its ServiceAccount; its log is read with <c>kubectl logs</c>.
 /// </summary>
-public sealed class OperatorClusterFixture(IMessageSink sink) : LocalClusterFixture(sink)
+public class OperatorClusterFixture(IMessageSink sink) : LocalClusterFixture(sink)
 {
     /// <summary>The manager's namespace.</summary>
     public const string Namespace = "userapi-system";

@@ -5,7 +5,7 @@ using KubeApiFake;
 namespace LocalCluster.ApiServer;
 
 /// <summary>
-/// <c>local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME]
+/// <c>local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME]...
 /// [--audit-log-path FILE] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]</c>:
 /// serves the Kubernetes API (the fake API server of tests/KubeApiFake, as a cluster's:
 /// <see cref="FakeKubeApiServerOptions.EmulateCluster"/>) over HTTPS on 127.0.0.1, and on the
@@ -29,9 +29,10 @@ namespace LocalCluster.ApiServer;
 /// <list type="bullet">
 /// <item><c>ca.crt</c>: the cluster's certificate authority (PEM), as /etc/kubernetes/pki/ca.crt;</item>
 /// <item><c>token</c>: the administrator's token (<c>kubernetes-admin</c> in <c>system:masters</c>, new at every start);</item>
-/// <item><c>kubelet.kubeconfig</c>: the kubelet's own credential, <c>system:node:&lt;node-name&gt;</c> in
-/// <c>system:nodes</c> (default node name <c>local-cluster</c>), which the Node authorizer keeps to its Node, its Pods,
-/// what they use and their ServiceAccount tokens;</item>
+/// <item><c>kubelet-&lt;node-name&gt;.kubeconfig</c> for each <c>--node-name</c> (repeat the flag for several
+/// nodes; default one, <c>local-cluster</c>), and <c>kubelet.kubeconfig</c> for the first: each kubelet's own credential,
+/// <c>system:node:&lt;node-name&gt;</c> in <c>system:nodes</c>, which the Node authorizer keeps to its Node, its Pods,
+/// what they use and their ServiceAccount tokens (a node's credential is refused another node's objects);</item>
 /// <item><c>kubeconfig</c>, last: the administrator's (server URL on 127.0.0.1, the authority as
 /// <c>certificate-authority-data</c>, the admin token). The contract hack/local-cluster.sh and the
 /// kubelet rely on is that it appears only when the server answers.</item>
@@ -40,7 +41,7 @@ namespace LocalCluster.ApiServer;
 internal static class ApiServerCommand
 {
     private const string UsageText =
-        "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME] [--audit-log-path FILE] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]";
+        "usage: local-cluster apiserver --state-dir DIR [--port N] [--advertise-address IP] [--node-name NAME]... [--audit-log-path FILE] [--graceful-pod-deletion] [--metrics-backend ADDRESS:PORT] [--verbose]";
 
     /// <summary>The node name of the kubelet's credential when none is given (the local cluster's one Node).</summary>
     internal const string DefaultNodeName = "local-cluster";
@@ -48,6 +49,9 @@ internal static class ApiServerCommand
     /// <summary>Parsed command line.</summary>
     internal sealed record Settings(string StateDir, int Port, IPAddress? AdvertiseAddress, string NodeName, bool Verbose, string? AuditLogPath = null)
     {
+        /// <summary>Every <c>--node-name</c>, in order (<see cref="NodeName"/> is the first).</summary>
+        public IReadOnlyList<string> NodeNames { get; init; } = [];
+
         /// <summary><c>--graceful-pod-deletion</c>.</summary>
         public bool GracefulPodDeletion { get; init; }
 
@@ -61,7 +65,7 @@ internal static class ApiServerCommand
         string? stateDir = null;
         var port = 0;
         IPAddress? advertise = null;
-        var nodeName = DefaultNodeName;
+        var nodeNames = new List<string>();
         var verbose = false;
         var graceful = false;
         IPEndPoint? metrics = null;
@@ -85,7 +89,12 @@ internal static class ApiServerCommand
                     }
                     break;
                 case "--node-name" when i + 1 < args.Count && args[i + 1].Length > 0:
-                    nodeName = args[++i];
+                    if (nodeNames.Contains(args[i + 1]))
+                    {
+                        Console.Error.WriteLine($"apiserver: --node-name {args[i + 1]} given twice");
+                        return null;
+                    }
+                    nodeNames.Add(args[++i]);
                     break;
                 case "--graceful-pod-deletion":
                     graceful = true;
@@ -113,7 +122,8 @@ internal static class ApiServerCommand
             Console.Error.WriteLine("apiserver: --state-dir is required");
             return null;
         }
-        return new Settings(stateDir, port, advertise, nodeName, verbose, auditLog) { GracefulPodDeletion = graceful, MetricsBackend = metrics };
+        if (nodeNames.Count == 0) nodeNames.Add(DefaultNodeName);
+        return new Settings(stateDir, port, advertise, nodeNames[0], verbose, auditLog) { GracefulPodDeletion = graceful, MetricsBackend = metrics, NodeNames = nodeNames };
     }
 
     /// <summary>Runs the server; returns the process exit code (0 after SIGTERM/Ctrl-C, 2 for bad flags, 1 when it cannot listen).</summary>
@@ -166,8 +176,12 @@ internal static class ApiServerCommand
             }
             WritePrivate(Path.Combine(settings.StateDir, "ca.crt"), api.CertificateAuthorityPem!);
             WritePrivate(Path.Combine(settings.StateDir, "token"), api.AdminToken + "\n");
-            var nodeToken = api.IssueToken($"system:node:{settings.NodeName}", KubeUser.NodesGroup);
-            WritePrivate(Path.Combine(settings.StateDir, "kubelet.kubeconfig"), api.KubeconfigYaml("default", nodeToken));
+            foreach (var node in settings.NodeNames)
+            {
+                var nodeToken = api.IssueToken($"system:node:{node}", KubeUser.NodesGroup);
+                WritePrivate(Path.Combine(settings.StateDir, $"kubelet-{node}.kubeconfig"), api.KubeconfigYaml("default", nodeToken));
+                if (node == settings.NodeName) WritePrivate(Path.Combine(settings.StateDir, "kubelet.kubeconfig"), api.KubeconfigYaml("default", nodeToken));
+            }
             WritePrivate(kubeconfig, api.KubeconfigYaml());
             var advertised = $"https://{api.AdvertisedAddress}:{api.BaseAddress.Port}/";
             Console.Error.WriteLine($"apiserver: serving {api.BaseAddress} (Pods: {advertised}); kubeconfig {kubeconfig}");

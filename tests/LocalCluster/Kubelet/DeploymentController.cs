@@ -15,7 +15,7 @@ namespace LocalCluster.Kubelet;
 /// availableReplicas, unavailableReplicas and the Available and Progressing conditions
 /// (kubernetes pkg/controller/deployment/rolling.go, sync.go, util/deployment_util.go).
 /// </summary>
-internal sealed class DeploymentController(Kubelet kubelet)
+internal sealed class DeploymentController(ControllerManager.IControllerContext context)
 {
     private const string HashLabel = "pod-template-hash";
     private const string SafeAlphabet = "bcdfghjklmnpqrstvwxz2456789";
@@ -24,8 +24,8 @@ internal sealed class DeploymentController(Kubelet kubelet)
 
     public async Task SyncAsync(CancellationToken ct)
     {
-        var pods = kubelet.Pods.Snapshot();
-        foreach (var d in kubelet.Deployments.Snapshot())
+        var pods = context.Pods.Snapshot();
+        foreach (var d in context.Deployments.Snapshot())
         {
             if (d.Metadata.DeletionTimestamp is not null) continue;
             var owned = pods.Where(p => p.Metadata.OwnerReferences?.Any(r => r.Uid == d.Metadata.Uid && r.Controller == true) == true).ToList();
@@ -33,7 +33,7 @@ internal sealed class DeploymentController(Kubelet kubelet)
         }
 
         // Pods whose owning Deployment is gone (garbage collection normally deletes them first).
-        var deployments = kubelet.Deployments.Snapshot().Select(d => d.Metadata.Uid).ToHashSet();
+        var deployments = context.Deployments.Snapshot().Select(d => d.Metadata.Uid).ToHashSet();
         foreach (var orphan in pods.Where(p => p.Metadata.DeletionTimestamp is null
             && p.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true) is { Kind: "Deployment" } r && !deployments.Contains(r.Uid)))
         {
@@ -44,7 +44,7 @@ internal sealed class DeploymentController(Kubelet kubelet)
     private async Task SyncOneAsync(V1Deployment d, List<V1Pod> owned, CancellationToken ct)
     {
         var hash = TemplateHash(d.Spec.Template);
-        var active = owned.Where(p => !kubelet.IsTerminating(p)).ToList();
+        var active = owned.Where(p => !context.IsTerminating(p)).ToList();
         var current = active.Where(p => p.Metadata.Labels.Value(HashLabel) == hash).ToList();
         var old = active.Except(current).ToList();
         var desired = d.Spec.Replicas ?? 1;
@@ -131,7 +131,6 @@ internal sealed class DeploymentController(Kubelet kubelet)
         var template = d.Spec.Template;
         var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>()) { [HashLabel] = hash };
         var spec = KubernetesJson.Deserialize<V1PodSpec>(KubernetesJson.Serialize(template.Spec));
-        spec.NodeName = Kubelet.NodeName;
         var pod = new V1Pod
         {
             ApiVersion = V1Pod.KubeApiVersion,
@@ -159,7 +158,7 @@ internal sealed class DeploymentController(Kubelet kubelet)
         V1Pod created;
         try
         {
-            created = await kubelet.Client.CoreV1.CreateNamespacedPodAsync(pod, d.Metadata.NamespaceProperty, cancellationToken: ct);
+            created = await context.Client.CoreV1.CreateNamespacedPodAsync(pod, d.Metadata.NamespaceProperty, cancellationToken: ct);
         }
         catch (k8s.Autorest.HttpOperationException e)
         {
@@ -167,12 +166,12 @@ internal sealed class DeploymentController(Kubelet kubelet)
             // worded the same, repeats of one refusal are one Event.
             var message = StatusMessage(e).Replace($"\"{pod.Metadata.Name}\"", $"\"{d.Metadata.Name}-{hash}-\"", StringComparison.Ordinal);
             Log.Write($"deployment {d.Metadata.NamespaceProperty}/{d.Metadata.Name}: error creating a pod ({(int)e.Response.StatusCode}), trying again: {message}");
-            kubelet.ControllerEvents.Record(d, "Warning", "FailedCreate", $"Error creating: {message}");
+            context.ControllerEvents.Record(d, "Warning", "FailedCreate", $"Error creating: {message}");
             return null;
         }
-        kubelet.Pods.Upsert(created);
+        context.Pods.Upsert(created);
         Log.Write($"deployment {d.Metadata.NamespaceProperty}/{d.Metadata.Name}: created pod {created.Metadata.Name}");
-        kubelet.ControllerEvents.Record(d, "Normal", "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
+        context.ControllerEvents.Record(d, "Normal", "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
         return created;
     }
 
@@ -193,14 +192,14 @@ internal sealed class DeploymentController(Kubelet kubelet)
     {
         try
         {
-            await kubelet.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+            await context.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
         }
         catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
         }
         var marked = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod));
         marked.Metadata.DeletionTimestamp ??= DateTime.UtcNow;
-        kubelet.Pods.Upsert(marked);
+        context.Pods.Upsert(marked);
         Log.Write($"pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}: deleting ({why})");
     }
 
@@ -260,8 +259,8 @@ internal sealed class DeploymentController(Kubelet kubelet)
         try
         {
             var patch = new V1Patch(KubernetesJson.Serialize(new { status }), V1Patch.PatchType.MergePatch);
-            var updated = await kubelet.Client.AppsV1.PatchNamespacedDeploymentStatusAsync(patch, d.Metadata.Name, d.Metadata.NamespaceProperty, cancellationToken: ct);
-            kubelet.Deployments.Upsert(updated);
+            var updated = await context.Client.AppsV1.PatchNamespacedDeploymentStatusAsync(patch, d.Metadata.Name, d.Metadata.NamespaceProperty, cancellationToken: ct);
+            context.Deployments.Upsert(updated);
             _writtenStatus[key] = comparable;
             Log.Write($"deployment {d.Metadata.NamespaceProperty}/{d.Metadata.Name}: generation {d.Metadata.Generation}, {current.Count}/{desired} updated, {ready} ready, {available} available, {old.Count} old");
         }

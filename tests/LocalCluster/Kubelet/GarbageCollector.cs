@@ -12,7 +12,7 @@ namespace LocalCluster.Kubelet;
 /// cluster's collector deletes those too, so what users see here matches). Runs every few seconds
 /// over the kinds this process caches.
 /// </summary>
-internal sealed class GarbageCollector(Kubelet kubelet)
+internal sealed class GarbageCollector(ControllerManager.IControllerContext context)
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(3);
     private DateTime _last = DateTime.MinValue;
@@ -31,13 +31,13 @@ internal sealed class GarbageCollector(Kubelet kubelet)
                 dependents.Add((i, kind, () => delete(i)));
             }
         }
-        var c = kubelet.Client.CoreV1;
+        var c = context.Client.CoreV1;
         var propagation = "Background";
-        Add(kubelet.Deployments.Snapshot(), "Deployment", d => kubelet.Client.AppsV1.DeleteNamespacedDeploymentAsync(d.Metadata.Name, d.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
-        Add(kubelet.Services.Snapshot(), "Service", s => c.DeleteNamespacedServiceAsync(s.Metadata.Name, s.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
-        Add(kubelet.Secrets.Snapshot(), "Secret", s => c.DeleteNamespacedSecretAsync(s.Metadata.Name, s.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
-        Add(kubelet.Ingresses.Snapshot(), "Ingress", i => kubelet.Client.NetworkingV1.DeleteNamespacedIngressAsync(i.Metadata.Name, i.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
-        Add(kubelet.Pods.Snapshot(), "Pod", p => c.DeleteNamespacedPodAsync(p.Metadata.Name, p.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
+        Add(context.Deployments.Snapshot(), "Deployment", d => context.Client.AppsV1.DeleteNamespacedDeploymentAsync(d.Metadata.Name, d.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
+        Add(context.Services.Snapshot(), "Service", s => c.DeleteNamespacedServiceAsync(s.Metadata.Name, s.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
+        Add(context.Secrets.Snapshot(), "Secret", s => c.DeleteNamespacedSecretAsync(s.Metadata.Name, s.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
+        Add(context.Ingresses.Snapshot(), "Ingress", i => context.Client.NetworkingV1.DeleteNamespacedIngressAsync(i.Metadata.Name, i.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
+        Add(context.Pods.Snapshot(), "Pod", p => c.DeleteNamespacedPodAsync(p.Metadata.Name, p.Metadata.NamespaceProperty, propagationPolicy: propagation, cancellationToken: ct));
 
         var owners = new Dictionary<string, bool?>(StringComparer.Ordinal);
         foreach (var (obj, kind, delete) in dependents)
@@ -68,11 +68,11 @@ internal sealed class GarbageCollector(Kubelet kubelet)
     {
         IKubernetesObject<V1ObjectMeta>? cached = (owner.ApiVersion, owner.Kind) switch
         {
-            ("apps/v1", "Deployment") => kubelet.Deployments.Get(ns, owner.Name),
-            ("v1", "Service") => kubelet.Services.Get(ns, owner.Name),
-            ("v1", "Secret") => kubelet.Secrets.Get(ns, owner.Name),
-            ("v1", "Pod") => kubelet.Pods.Get(ns, owner.Name),
-            ("networking.k8s.io/v1", "Ingress") => kubelet.Ingresses.Get(ns, owner.Name),
+            ("apps/v1", "Deployment") => context.Deployments.Get(ns, owner.Name),
+            ("v1", "Service") => context.Services.Get(ns, owner.Name),
+            ("v1", "Secret") => context.Secrets.Get(ns, owner.Name),
+            ("v1", "Pod") => context.Pods.Get(ns, owner.Name),
+            ("networking.k8s.io/v1", "Ingress") => context.Ingresses.Get(ns, owner.Name),
             _ => null,
         };
         if (cached is not null) return cached.Metadata.Uid == owner.Uid;
@@ -83,7 +83,7 @@ internal sealed class GarbageCollector(Kubelet kubelet)
         if (parts.Length != 2 || ns is null) return null;
         try
         {
-            var obj = await kubelet.Client.CustomObjects.GetNamespacedCustomObjectAsync(parts[0], parts[1], ns, owner.Kind.ToLowerInvariant() + "s", owner.Name, ct);
+            var obj = await context.Client.CustomObjects.GetNamespacedCustomObjectAsync(parts[0], parts[1], ns, owner.Kind.ToLowerInvariant() + "s", owner.Name, ct);
             var json = obj is JsonElement e ? e : JsonSerializer.SerializeToElement(obj);
             return json.GetProperty("metadata").GetProperty("uid").GetString() == owner.Uid;
         }

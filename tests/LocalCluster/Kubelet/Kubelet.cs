@@ -1,28 +1,35 @@
 using System.Net;
 using k8s;
 using k8s.Models;
-using LocalCluster.Ingress;
 using LocalCluster.KubeletServer;
 using LocalCluster.Runtime;
-using LocalCluster.Services;
 
 namespace LocalCluster.Kubelet;
 
+/// <summary>Who a kubelet is and what its node offers (<c>local-cluster kubelet</c>'s flags).</summary>
+/// <param name="NodeName">The Node's name (<c>--node-name</c>; <c>spec.nodeName</c> of its Pods, <c>kubernetes.io/hostname</c>).</param>
+/// <param name="RootDir">The kubelet's own directory (<c>--root-dir</c>): runc's state, bundles, volumes, Pod logs.</param>
+/// <param name="CgroupRoot">The cgroup under which its Pods' cgroups go (<c>/local-cluster</c> or <c>/local-cluster/&lt;node&gt;</c>).</param>
+/// <param name="Zone">The <c>topology.kubernetes.io/zone</c> label; null: none.</param>
+/// <param name="Cpu">CPU capacity (<c>--node-cpu</c>, a quantity such as <c>2</c> or <c>1500m</c>); null: the machine's cores.</param>
+/// <param name="Memory">Memory capacity (<c>--node-memory</c>, a quantity such as <c>4Gi</c>); null: the machine's MemTotal.</param>
+internal sealed record KubeletSettings(string NodeName, string RootDir, string CgroupRoot, string? Zone = null, string? Cpu = null, string? Memory = null);
+
 /// <summary>
-/// The node: caches of the kinds it reads (list+watch), and one level-triggered loop that runs, in
-/// order, the Deployment controller (Pods from templates), the Pods of this node (workers), their
-/// status, the Endpoints controller, the nginx Ingress controller and the garbage collector. Any
-/// cache change or status change wakes the loop; it also runs every second. Beside the loop: the
-/// kubelet's server (<c>/containerLogs</c>, <c>/exec</c>, <c>/attach</c> for the API server's
-/// pods/log, pods/exec and pods/attach) on the node's address, and the Node with its heartbeats
-/// (<see cref="NodeStatusManager"/>).
+/// The node: caches of the kinds it reads (list+watch), and one level-triggered loop that runs the
+/// Pods bound to this node (workers) and writes their status. Any cache change or status change
+/// wakes the loop; it also runs every second. Beside the loop: the kubelet's server
+/// (<c>/containerLogs</c>, <c>/exec</c>, <c>/attach</c> for the API server's pods/log, pods/exec and
+/// pods/attach) on the node's address, and the Node with its heartbeats
+/// (<see cref="NodeStatusManager"/>). Placing Pods is the scheduler's (<c>local-cluster
+/// controller-manager</c>); a Pod that names no node is not this kubelet's business, as a real
+/// kubelet's watch selects only <c>spec.nodeName=&lt;node&gt;</c>.
 /// <para>
 /// Two credentials, as on a real node: what the kubelet itself does (its Node and Lease, the status
 /// of its Pods, the Secrets, ConfigMaps and ServiceAccount tokens they use, its Events) goes through
 /// <see cref="NodeClient"/>, the node's own identity (<c>system:node:&lt;name&gt;</c>, kept to its
-/// own objects by the Node authorizer and NodeRestriction); the controllers of this process that a
-/// cluster runs in kube-controller-manager and the Ingress controller (Deployments, Endpoints,
-/// nginx, garbage collection, the shared caches) go through <see cref="Client"/>, the administrator's.
+/// own objects by the Node authorizer and NodeRestriction); the shared caches and the release of
+/// its Pod finalizer go through <see cref="Client"/>, the administrator's.
 /// </para>
 /// </summary>
 internal sealed class Kubelet : IKubeletHost
@@ -30,60 +37,43 @@ internal sealed class Kubelet : IKubeletHost
     /// <summary>Finalizer on the Pods this node runs: deletion waits until the containers, volumes, cgroups and the namespace are gone.</summary>
     public const string PodFinalizer = "local-cluster.userapi.example.com/kubelet";
 
-    /// <summary>The node's name (spec.nodeName of its Pods).</summary>
-    public const string NodeName = "local-cluster";
+    /// <summary>The name of the one node of a one-node cluster (and the first of several, as minikube names them).</summary>
+    public const string DefaultNodeName = "local-cluster";
 
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Dictionary<string, PodWorker> _workers = [];
     private readonly Dictionary<string, string> _writtenStatus = [];
-    private readonly DeploymentController _deployments;
-    private readonly GarbageCollector _garbage;
-    private readonly EndpointsController _endpoints;
-    private readonly NginxController _nginx;
+    private readonly KubeletSettings _settings;
 
     private NodeStatusManager? _node;
 
-    public Kubelet(IKubernetes client, IKubernetes nodeClient, string stateDir, ImageStore images, PodNetwork network, NginxOptions nginx)
+    public Kubelet(IKubernetes client, IKubernetes nodeClient, KubeletSettings settings, ImageStore images, PodNetwork network)
     {
         Client = client;
         NodeClient = nodeClient;
-        StateDir = stateDir;
+        _settings = settings;
+        StateDir = settings.RootDir;
         Images = images;
-        Runc = new Runc(Path.Combine(stateDir, "runc"));
+        Runc = new Runc(Path.Combine(StateDir, "runc"));
         Network = network;
         Events = new EventRecorder(nodeClient, "kubelet", NodeName);
-        ControllerEvents = new EventRecorder(client, "replicaset-controller", null);
-        Deployments = new("deployments",
-            async ct => { var l = await client.AppsV1.ListDeploymentForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
-            (rv, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
-            Signal);
         Pods = new("pods",
             async ct => { var l = await client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
             (rv, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
-            Signal);
-        Services = new("services",
-            async ct => { var l = await client.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
-            (rv, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
             Signal);
         EndpointsCache = new("endpoints",
             async ct => { var l = await client.CoreV1.ListEndpointsForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
             (rv, ct) => client.CoreV1.WatchListEndpointsForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
             Signal);
-        Ingresses = new("ingresses",
-            async ct => { var l = await client.NetworkingV1.ListIngressForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
-            (rv, ct) => client.NetworkingV1.WatchListIngressForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
-            Signal);
-        Secrets = new("secrets",
-            async ct => { var l = await client.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
-            (rv, ct) => client.CoreV1.WatchListSecretForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
-            Signal);
-        _deployments = new DeploymentController(this);
-        _garbage = new GarbageCollector(this);
-        _endpoints = new EndpointsController(this);
-        _nginx = new NginxController(this, nginx);
     }
 
-    /// <summary>The administrator's client: the controllers of this process (Deployments, Endpoints, nginx, garbage collection) and the shared caches.</summary>
+    /// <summary>The node's name (<c>spec.nodeName</c> of its Pods).</summary>
+    public string NodeName => _settings.NodeName;
+
+    /// <summary>The cgroup its Pods' cgroups go under (<c>/local-cluster</c>, or <c>/local-cluster/&lt;node&gt;</c> beside other nodes).</summary>
+    public string CgroupRoot => _settings.CgroupRoot;
+
+    /// <summary>The administrator's client: the shared caches and the release of the Pod finalizer.</summary>
     public IKubernetes Client { get; }
 
     /// <summary>The node's own client (<c>kubelet.kubeconfig</c>): its Node and Lease, its Pods' status, Secrets, ConfigMaps and tokens, its Events.</summary>
@@ -101,9 +91,6 @@ internal sealed class Kubelet : IKubeletHost
 
     /// <summary>The kubelet's Events (source <c>kubelet</c>, this node), written with the node's credential.</summary>
     public EventRecorder Events { get; }
-
-    /// <summary>The Deployment controller's Events (source <c>replicaset-controller</c>, as a cluster's ReplicaSet controller records Pod creations).</summary>
-    public EventRecorder ControllerEvents { get; }
 
     /// <summary>The Node as last written, null before registration.</summary>
     public V1Node? Node => _node?.Node;
@@ -128,17 +115,9 @@ internal sealed class Kubelet : IKubeletHost
         return copy;
     }
 
-    public Informer<V1Deployment> Deployments { get; }
-
     public Informer<V1Pod> Pods { get; }
 
-    public Informer<V1Service> Services { get; }
-
     public Informer<V1Endpoints> EndpointsCache { get; }
-
-    public Informer<V1Ingress> Ingresses { get; }
-
-    public Informer<V1Secret> Secrets { get; }
 
     /// <summary>Wakes the loop.</summary>
     public void Signal()
@@ -152,15 +131,14 @@ internal sealed class Kubelet : IKubeletHost
         lock (_workers) return pod.Metadata.DeletionTimestamp is not null || (_workers.TryGetValue(pod.Metadata.Uid ?? "", out var w) && w.Terminating);
     }
 
-    /// <summary>Runs until cancelled, then stops every Pod and nginx.</summary>
+    /// <summary>Runs until cancelled, then stops every Pod.</summary>
     public async Task RunAsync(Action ready, CancellationToken ct)
     {
         Task[] informers =
         [
-            Deployments.RunAsync(ct), Pods.RunAsync(ct), Services.RunAsync(ct),
-            EndpointsCache.RunAsync(ct), Ingresses.RunAsync(ct), Secrets.RunAsync(ct),
+            Pods.RunAsync(ct), EndpointsCache.RunAsync(ct),
         ];
-        await Task.WhenAll(Deployments.Synced, Pods.Synced, Services.Synced, EndpointsCache.Synced, Ingresses.Synced, Secrets.Synced).WaitAsync(ct);
+        await Task.WhenAll(Pods.Synced, EndpointsCache.Synced).WaitAsync(ct);
         Log.Write("kubelet: caches synced");
 
         // The kubelet's server on the node's address (a free port), which the Node then advertises
@@ -175,11 +153,16 @@ internal sealed class Kubelet : IKubeletHost
         var version = await NodeClient.Version.GetCodeAsync(ct);
         _node = new NodeStatusManager(NodeClient, NodeName, new NodeStatusManager.Settings(
             Network.HostIp, server.Endpoint.Port, version.GitVersion, StateDir,
-            () => [.. Images.List().Select(i => new V1ContainerImage { Names = [.. i.Names], SizeBytes = i.SizeBytes })]), Events);
+            () => [.. Images.List().Select(i => new V1ContainerImage { Names = [.. i.Names], SizeBytes = i.SizeBytes })])
+        {
+            Zone = _settings.Zone,
+            Cpu = _settings.Cpu,
+            Memory = _settings.Memory,
+            PodCidr = Network.PodCidr,
+        }, Events);
         await _node.RegisterAsync(ct);
         var heartbeats = _node.RunAsync(ct);
 
-        await _nginx.StartAsync(ct);
         ready();
         while (!ct.IsCancellationRequested)
         {
@@ -194,11 +177,7 @@ internal sealed class Kubelet : IKubeletHost
             }
             try
             {
-                await _deployments.SyncAsync(ct);
                 await SyncPodsAsync(ct);
-                await _endpoints.SyncAsync(ct);
-                await _nginx.SyncAsync(ct);
-                await _garbage.SyncAsync(ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -214,7 +193,6 @@ internal sealed class Kubelet : IKubeletHost
         List<PodWorker> workers;
         lock (_workers) workers = [.. _workers.Values];
         await Task.WhenAll(workers.Select(w => w.StopAsync(TimeSpan.Zero)));
-        await _nginx.StopAsync();
         try
         {
             await Task.WhenAll([.. informers, heartbeats]);
@@ -228,10 +206,6 @@ internal sealed class Kubelet : IKubeletHost
     private async Task SyncPodsAsync(CancellationToken ct)
     {
         var all = Pods.Snapshot();
-        foreach (var unbound in all.Where(p => string.IsNullOrEmpty(p.Spec?.NodeName) && p.Metadata.DeletionTimestamp is null))
-        {
-            await BindAsync(unbound, ct);
-        }
         // The kubelet runs the Pods bound to its node (its watch selects spec.nodeName=<node>).
         var pods = all.Where(p => p.Spec?.NodeName == NodeName).ToList();
         var live = new HashSet<string>(pods.Select(p => p.Metadata.Uid ?? ""));
@@ -267,7 +241,6 @@ internal sealed class Kubelet : IKubeletHost
                 worker = new PodWorker(this, pod);
                 lock (_workers) _workers[uid] = worker;
                 Log.Write($"pod {worker.Key}: starting ({string.Join(", ", pod.Spec.Containers.Select(c => $"{c.Name}={c.Image}"))})");
-                Events.Record(pod, "Normal", "Scheduled", $"Successfully assigned {worker.Key} to {NodeName}");
                 worker.Start();
             }
             await WriteStatusAsync(pod, worker, ct);
@@ -288,28 +261,6 @@ internal sealed class Kubelet : IKubeletHost
             {
                 _ = stopping.ContinueWith(_ => Signal(), TaskScheduler.Default);
             }
-        }
-    }
-
-    /// <summary>
-    /// A Pod that names no node (made by hand, with no scheduler in this cluster to place it) is bound
-    /// to this, the only node: <c>spec.nodeName</c> set with the Pod's uid and resourceVersion as
-    /// preconditions (the effect of kube-scheduler's POST to <c>pods/binding</c>, which the fake API
-    /// server does not serve), with the administrator's credential, as a scheduler has its own.
-    /// </summary>
-    private async Task BindAsync(V1Pod pod, CancellationToken ct)
-    {
-        var patch = new V1Patch(
-            KubernetesJson.Serialize(new { metadata = new { uid = pod.Metadata.Uid, resourceVersion = pod.Metadata.ResourceVersion }, spec = new { nodeName = NodeName } }),
-            V1Patch.PatchType.MergePatch);
-        try
-        {
-            var bound = await Client.CoreV1.PatchNamespacedPodAsync(patch, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
-            Pods.Upsert(bound);
-            Log.Write($"pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}: bound to node {NodeName}");
-        }
-        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
         }
     }
 

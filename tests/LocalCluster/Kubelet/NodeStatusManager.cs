@@ -61,7 +61,20 @@ internal sealed class NodeStatusManager(IKubernetes nodeClient, string nodeName,
     /// <param name="KubeletVersion">The version reported as the kubelet's (the API server's, as a cluster's nodes run its minor version).</param>
     /// <param name="StateDir">The kubelet's root directory: its file system is the node's ephemeral storage.</param>
     /// <param name="Images">The node's images with their sizes (<c>status.images</c>).</param>
-    public sealed record Settings(string Address, int KubeletPort, string KubeletVersion, string StateDir, Func<IReadOnlyList<V1ContainerImage>> Images);
+    public sealed record Settings(string Address, int KubeletPort, string KubeletVersion, string StateDir, Func<IReadOnlyList<V1ContainerImage>> Images)
+    {
+        /// <summary>The <c>topology.kubernetes.io/zone</c> label (and its <c>failure-domain.beta</c> form is not written: deprecated since 1.17); null: none.</summary>
+        public string? Zone { get; init; }
+
+        /// <summary>CPU capacity as a quantity (<c>2</c>, <c>1500m</c>); null: the machine's cores.</summary>
+        public string? Cpu { get; init; }
+
+        /// <summary>Memory capacity as a quantity (<c>4Gi</c>); null: the machine's MemTotal.</summary>
+        public string? Memory { get; init; }
+
+        /// <summary>The Node's <c>spec.podCIDR</c>(s): the range its Pods' addresses come from; null: none.</summary>
+        public string? PodCidr { get; init; }
+    }
 
     /// <summary>The Node as last written (null before registration).</summary>
     public V1Node? Node { get; private set; }
@@ -138,7 +151,7 @@ internal sealed class NodeStatusManager(IKubernetes nodeClient, string nodeName,
             ApiVersion = "v1",
             Kind = "Node",
             Metadata = new V1ObjectMeta { Name = nodeName, Labels = DefaultLabels() },
-            Spec = new V1NodeSpec(),
+            Spec = new V1NodeSpec { PodCIDR = settings.PodCidr, PodCIDRs = settings.PodCidr is { } cidr ? [cidr] : null },
         };
         try
         {
@@ -155,18 +168,24 @@ internal sealed class NodeStatusManager(IKubernetes nodeClient, string nodeName,
         }
     }
 
-    /// <summary><c>initialNode</c>'s labels.</summary>
-    private static Dictionary<string, string> DefaultLabels()
+    /// <summary>
+    /// <c>initialNode</c>'s labels: the hostname label is the node's name (as kind and minikube
+    /// nodes, whose hostname is their node name), and the zone, which a real kubelet takes from its
+    /// cloud provider (<c>topology.kubernetes.io/zone</c>), from the settings.
+    /// </summary>
+    private Dictionary<string, string> DefaultLabels()
     {
         var arch = Architecture();
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["kubernetes.io/hostname"] = Environment.MachineName.ToLowerInvariant(),
+            ["kubernetes.io/hostname"] = nodeName,
             ["kubernetes.io/os"] = "linux",
             ["kubernetes.io/arch"] = arch,
             ["beta.kubernetes.io/os"] = "linux",
             ["beta.kubernetes.io/arch"] = arch,
         };
+        if (settings.Zone is { } zone) labels["topology.kubernetes.io/zone"] = zone;
+        return labels;
     }
 
     /// <summary><c>tryUpdateNodeStatus</c>: computes the status; writes it when it changed or the report is due.</summary>
@@ -247,7 +266,7 @@ internal sealed class NodeStatusManager(IKubernetes nodeClient, string nodeName,
             Addresses =
             [
                 new V1NodeAddress { Type = "InternalIP", Address = settings.Address },
-                new V1NodeAddress { Type = "Hostname", Address = Environment.MachineName.ToLowerInvariant() },
+                new V1NodeAddress { Type = "Hostname", Address = nodeName },
             ],
             DaemonEndpoints = new V1NodeDaemonEndpoints { KubeletEndpoint = new V1DaemonEndpoint { Port = settings.KubeletPort } },
             NodeInfo = new V1NodeSystemInfo
@@ -295,8 +314,8 @@ internal sealed class NodeStatusManager(IKubernetes nodeClient, string nodeName,
     {
         var capacity = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal)
         {
-            ["cpu"] = new ResourceQuantity(Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
-            ["memory"] = new ResourceQuantity($"{MemTotalKib()}Ki"),
+            ["cpu"] = new ResourceQuantity(settings.Cpu ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
+            ["memory"] = new ResourceQuantity(settings.Memory ?? $"{MemTotalKib()}Ki"),
             ["pods"] = new ResourceQuantity("110"),
         };
         try

@@ -8,8 +8,20 @@ namespace LocalCluster.Kubelet;
 /// and an <c>eth0</c> that is one end of a veth pair whose other end is a port of the bridge
 /// hack/local-cluster.sh made (<c>uapi0</c>, 10.244.0.1/24). The host reaches a Pod on its
 /// address; inside, the Pod's containers share <c>127.0.0.1</c>, as in a real Pod.
+/// <para>
+/// Every node of the local cluster is on the same bridge; each hands out the addresses of its own
+/// range (the Node's <c>spec.podCIDR</c>, kubelet's <c>--pod-cidr</c>; a slice of the bridge's
+/// subnet), so the Pods of all nodes reach each other and the gateway directly, as a flat Pod network
+/// (a CNI bridge plugin with host-local IPAM per node) would make them. Each node records the
+/// namespaces it made in its own directory, so that its start removes only what it left.
+/// </para>
 /// </summary>
-internal sealed class PodNetwork(string bridge, IPAddress gateway, int prefixLength)
+/// <param name="bridge">The bridge (<c>uapi0</c>).</param>
+/// <param name="gateway">The bridge's address, the Pods' default route.</param>
+/// <param name="prefixLength">The bridge subnet's prefix length (24).</param>
+/// <param name="podCidr">This node's range inside that subnet, e.g. 10.244.0.64/26; null: the whole subnet.</param>
+/// <param name="recordDirectory">Where this node records the namespaces it made (one empty file each); null: nowhere.</param>
+internal sealed class PodNetwork(string bridge, IPAddress gateway, int prefixLength, (IPAddress Address, int PrefixLength)? podCidr = null, string? recordDirectory = null)
 {
     /// <summary>Prefix of every namespace this kubelet makes (hack/local-cluster.sh down removes what is left).</summary>
     public const string NamespacePrefix = "lc-";
@@ -31,12 +43,28 @@ internal sealed class PodNetwork(string bridge, IPAddress gateway, int prefixLen
         }
     }
 
-    /// <summary>Namespaces left by an earlier kubelet of this cluster (removed at start).</summary>
-    public static async Task<List<string>> ListNamespacesAsync()
+    /// <summary>This node's range as text (the Node's <c>spec.podCIDR</c>).</summary>
+    public string PodCidr => podCidr is { } c ? $"{c.Address}/{c.PrefixLength}" : $"{Network(gateway, prefixLength)}/{prefixLength}";
+
+    /// <summary>
+    /// Namespaces left by an earlier kubelet of this node (removed at start): those it recorded, or,
+    /// when it records none, every <c>lc-</c> namespace on the machine.
+    /// </summary>
+    public async Task<List<string>> ListLeftoversAsync()
     {
         var (_, output) = await Host.RunAsync("ip", ["netns", "list"]);
-        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(NamespacePrefix, StringComparison.Ordinal))];
+        var all = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(NamespacePrefix, StringComparison.Ordinal));
+        if (recordDirectory is null) return [.. all];
+        var mine = Directory.Exists(recordDirectory) ? Directory.GetFiles(recordDirectory).Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal) : [];
+        return [.. all.Where(mine.Contains)];
+    }
+
+    /// <summary>Tears down a namespace and forgets its record.</summary>
+    public async Task RemoveAsync(string netns)
+    {
+        await TearDownAsync(netns);
+        if (recordDirectory is not null) File.Delete(Path.Combine(recordDirectory, netns));
     }
 
     /// <summary>Makes the namespace and its veth; returns the Pod's address.</summary>
@@ -46,6 +74,11 @@ internal sealed class PodNetwork(string bridge, IPAddress gateway, int prefixLen
         try
         {
             await TearDownAsync(netns);
+            if (recordDirectory is not null)
+            {
+                Directory.CreateDirectory(recordDirectory);
+                await File.WriteAllTextAsync(Path.Combine(recordDirectory, netns), "");
+            }
             await Host.IpAsync("netns", "add", netns);
             await Host.IpAsync("link", "add", hostVeth, "type", "veth", "peer", "name", "eth0", "netns", netns);
             await Host.IpAsync("link", "set", hostVeth, "master", bridge, "up");
@@ -91,20 +124,33 @@ internal sealed class PodNetwork(string bridge, IPAddress gateway, int prefixLen
     private string Allocate()
     {
         var bytes = gateway.GetAddressBytes();
-        var hosts = (1 << (32 - prefixLength)) - 2;
+        // The host numbers of this node's range (of the bridge's subnet when it has none), without
+        // the subnet's network and broadcast addresses and the gateway.
+        var (first, size) = podCidr is { } c
+            ? (c.Address.GetAddressBytes()[3], 1 << (32 - c.PrefixLength))
+            : (0, 1 << (32 - prefixLength));
+        var subnetHosts = Math.Min((1 << (32 - prefixLength)) - 1, 255);
         lock (_lock)
         {
             // Round robin over the host numbers, so a freed address is not handed out again at once
             // (an Ingress still pointing at a Pod just deleted must not reach its successor).
-            var count = Math.Min(hosts, 254);
+            var count = Math.Min(size, 256);
             for (var i = 0; i < count; i++)
             {
-                var n = (_next + i) % count + 1;
-                if (n == bytes[3] || !_used.Add(n)) continue;
-                _next = n % count;
+                var n = first + (_next + i) % count;
+                if (n == 0 || n >= subnetHosts || n == bytes[3] || !_used.Add(n)) continue;
+                _next = (n - first + 1) % count;
                 return $"{bytes[0]}.{bytes[1]}.{bytes[2]}.{n}";
             }
         }
-        throw new InvalidOperationException("no free Pod address on the bridge");
+        throw new InvalidOperationException($"no free Pod address in {PodCidr}");
+    }
+
+    private static IPAddress Network(IPAddress address, int prefix)
+    {
+        var b = address.GetAddressBytes();
+        var mask = prefix == 0 ? 0u : uint.MaxValue << (32 - prefix);
+        var value = ((uint)b[0] << 24 | (uint)b[1] << 16 | (uint)b[2] << 8 | b[3]) & mask;
+        return new IPAddress([(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value]);
     }
 }

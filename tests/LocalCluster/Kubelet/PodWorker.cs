@@ -40,7 +40,7 @@ internal sealed class PodWorker
         var uid = pod.Metadata.Uid ?? id;
         LogDirectory = Path.Combine(kubelet.StateDir, "pods", $"{pod.Metadata.NamespaceProperty}_{pod.Metadata.Name}_{uid}");
         VolumeDirectory = Path.Combine(kubelet.StateDir, "kubelet", "pods", uid);
-        CgroupParent = $"{ContainerConfig.ClusterCgroup}/pod{uid}";
+        CgroupParent = $"{kubelet.CgroupRoot}/pod{uid}";
         Volumes = new PodVolumes(kubelet, pod, VolumeDirectory);
         _containers = [.. pod.Spec.Containers.Select(c => new ContainerRunner(this, c))];
     }
@@ -194,7 +194,7 @@ internal sealed class PodWorker
                 await Volumes.TearDownAsync();
                 var left = Cgroups.RemoveTree(CgroupParent);
                 if (left.Count > 0) Log.Write($"pod {Key}: cgroups still busy: {string.Join(", ", left)}");
-                await PodNetwork.TearDownAsync(Netns);
+                await _kubelet.Network.RemoveAsync(Netns);
                 if (_podIp is { } ip) _kubelet.Network.Release(ip);
                 Log.Write($"pod {Key}: stopped; namespace {Netns}, volumes and cgroup removed");
             });

@@ -11,12 +11,12 @@ namespace LocalCluster.Services;
 /// (not-ready ones under notReadyAddresses; terminating ones left out), with each Service port's
 /// targetPort resolved against the Pod's container ports (a named targetPort per Pod).
 /// </summary>
-internal sealed class EndpointsController(Kubelet.Kubelet kubelet)
+internal sealed class EndpointsController(ControllerManager.IControllerContext context)
 {
     public async Task SyncAsync(CancellationToken ct)
     {
-        var pods = kubelet.Pods.Snapshot();
-        var services = kubelet.Services.Snapshot();
+        var pods = context.Pods.Snapshot();
+        var services = context.Services.Snapshot();
         foreach (var svc in services)
         {
             if (svc.Spec.Selector is not { Count: > 0 } selector || svc.Metadata.DeletionTimestamp is not null) continue;
@@ -26,7 +26,7 @@ internal sealed class EndpointsController(Kubelet.Kubelet kubelet)
                 && selector.All(kv => p.Metadata.Labels.Value(kv.Key) == kv.Value))
                 .OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
             {
-                if (kubelet.IsTerminating(pod)) continue;
+                if (context.IsTerminating(pod)) continue;
                 var ports = Ports(svc, pod);
                 if (ports is null) continue;
                 var key = string.Join(',', ports.Select(p => $"{p.Name}:{p.Port}"));
@@ -48,7 +48,7 @@ internal sealed class EndpointsController(Kubelet.Kubelet kubelet)
                 Metadata = new V1ObjectMeta { Name = svc.Metadata.Name, NamespaceProperty = ns, Labels = svc.Metadata.Labels },
                 Subsets = subsets.Count == 0 ? null : [.. subsets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => s.Value)],
             };
-            var existing = kubelet.EndpointsCache.Get(ns, svc.Metadata.Name);
+            var existing = context.EndpointsCache.Get(ns, svc.Metadata.Name);
             if (existing is not null
                 && KubernetesJson.Serialize(existing.Subsets ?? []) == KubernetesJson.Serialize(desired.Subsets ?? [])
                 && KubernetesJson.Serialize(existing.Metadata.Labels ?? new Dictionary<string, string>()) == KubernetesJson.Serialize(desired.Metadata.Labels ?? new Dictionary<string, string>()))
@@ -60,14 +60,14 @@ internal sealed class EndpointsController(Kubelet.Kubelet kubelet)
                 V1Endpoints written;
                 if (existing is null)
                 {
-                    written = await kubelet.Client.CoreV1.CreateNamespacedEndpointsAsync(desired, ns, cancellationToken: ct);
+                    written = await context.Client.CoreV1.CreateNamespacedEndpointsAsync(desired, ns, cancellationToken: ct);
                 }
                 else
                 {
                     desired.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-                    written = await kubelet.Client.CoreV1.ReplaceNamespacedEndpointsAsync(desired, svc.Metadata.Name, ns, cancellationToken: ct);
+                    written = await context.Client.CoreV1.ReplaceNamespacedEndpointsAsync(desired, svc.Metadata.Name, ns, cancellationToken: ct);
                 }
-                kubelet.EndpointsCache.Upsert(written);
+                context.EndpointsCache.Upsert(written);
                 var ready = desired.Subsets?.Sum(s => s.Addresses?.Count ?? 0) ?? 0;
                 var notReady = desired.Subsets?.Sum(s => s.NotReadyAddresses?.Count ?? 0) ?? 0;
                 Log.Write($"endpoints {ns}/{svc.Metadata.Name}: {ready} ready, {notReady} not ready");
@@ -80,17 +80,17 @@ internal sealed class EndpointsController(Kubelet.Kubelet kubelet)
 
         // Endpoints of Services that are gone.
         var names = services.Select(s => $"{s.Metadata.NamespaceProperty}/{s.Metadata.Name}").ToHashSet();
-        foreach (var ep in kubelet.EndpointsCache.Snapshot().Where(e => !names.Contains($"{e.Metadata.NamespaceProperty}/{e.Metadata.Name}")))
+        foreach (var ep in context.EndpointsCache.Snapshot().Where(e => !names.Contains($"{e.Metadata.NamespaceProperty}/{e.Metadata.Name}")))
         {
             if (ep.Metadata.NamespaceProperty == "default" && ep.Metadata.Name == "kubernetes") continue;
             try
             {
-                await kubelet.Client.CoreV1.DeleteNamespacedEndpointsAsync(ep.Metadata.Name, ep.Metadata.NamespaceProperty, cancellationToken: ct);
+                await context.Client.CoreV1.DeleteNamespacedEndpointsAsync(ep.Metadata.Name, ep.Metadata.NamespaceProperty, cancellationToken: ct);
             }
             catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
             }
-            kubelet.EndpointsCache.Remove(ep.Metadata.NamespaceProperty, ep.Metadata.Name);
+            context.EndpointsCache.Remove(ep.Metadata.NamespaceProperty, ep.Metadata.Name);
         }
     }
 

@@ -49,9 +49,16 @@ internal sealed class AppliedRecords
     /// <summary>Forgets the children named <paramref name="name"/> in <paramref name="namespace"/> (their UserApi was deleted).</summary>
     public void Forget(string? @namespace, string name)
     {
+        if (_records.IsEmpty)
+        {
+            return;
+        }
+
+        var workload = $" {@namespace}/{name}";
+        var secret = $" {@namespace}/{name}-mysql";
         foreach (var child in _records.Keys)
         {
-            if (child.EndsWith($" {@namespace}/{name}", StringComparison.Ordinal) || child.EndsWith($" {@namespace}/{name}-mysql", StringComparison.Ordinal))
+            if (child.EndsWith(workload, StringComparison.Ordinal) || child.EndsWith(secret, StringComparison.Ordinal))
             {
                 _records.TryRemove(child, out _);
             }

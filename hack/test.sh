@@ -61,4 +61,9 @@ awk '/^Total tests:/ { block = 1 }
         }
      }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+# The failed tests again, last, so that the end of a long log says which ones they were and why:
+# both loggers print "  Failed <name> [<time>]", then "  Error Message:" and the message's lines.
+awk '/^ +Failed [^ ]/ { name = $0; sub(/^ +Failed /, "", name); if (!shown++) print "failed tests:"; print "  " name; want = 0; next }
+     /^ +Error Message:/ { want = 1; next }
+     want { line = $0; sub(/^ +/, "", line); print "    " substr(line, 1, 400); want = 0 }' "$log"
 exit "$status"

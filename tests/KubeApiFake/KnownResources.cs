@@ -57,7 +57,7 @@ public static class KnownResources
     /// <summary>rbac.authorization.k8s.io/v1 clusterrolebindings (cluster-scoped).</summary>
     public static readonly GroupVersionResource ClusterRoleBindings = new("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
 
-    /// <summary>core/v1 pods (served with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
+    /// <summary>core/v1 pods (always served; their cluster behaviour comes with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
     public static readonly GroupVersionResource Pods = new("", "v1", "pods");
 
     /// <summary>core/v1 nodes, cluster-scoped (served with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>).</summary>
@@ -74,9 +74,10 @@ public static class KnownResources
 
     /// <summary>
     /// The kinds a cluster's nodes and controllers use, served besides <see cref="All"/> with
-    /// <see cref="FakeKubeApiServerOptions.EmulateCluster"/>: Pods (status; <c>log</c>, <c>exec</c> and
-    /// <c>attach</c> proxied to the kubelet, <c>eviction</c> and <c>binding</c>), Nodes (status),
-    /// Endpoints, EndpointSlices and the aggregation layer's APIServices (status). Short names,
+    /// <see cref="FakeKubeApiServerOptions.EmulateCluster"/>: Nodes (status),
+    /// Endpoints, EndpointSlices and the aggregation layer's APIServices (status); Pods are in
+    /// <see cref="All"/>, and their <c>log</c>, <c>exec</c>, <c>attach</c>, <c>eviction</c> and
+    /// <c>binding</c> subresources come with <see cref="FakeKubeApiServerOptions.EmulateCluster"/>. Short names,
     /// categories and status subresources as pkg/registry/core/pod/storage/storage.go (<c>po</c>,
     /// category <c>all</c>), pkg/registry/core/node/storage/storage.go (<c>no</c>),
     /// pkg/registry/core/endpoint/storage/storage.go (<c>ep</c>) and kube-aggregator's
@@ -84,7 +85,6 @@ public static class KnownResources
     /// </summary>
     public static IReadOnlyList<ResourceType> ClusterKinds { get; } =
     [
-        new("", "v1", "pods", "Pod", Namespaced: true) { HasStatusSubresource = true, ShortNames = ["po"], Categories = ["all"] },
         new("", "v1", "nodes", "Node", Namespaced: false) { HasStatusSubresource = true, ShortNames = ["no"] },
         new("", "v1", "endpoints", "Endpoints", Namespaced: true) { ShortNames = ["ep"] },
         new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", Namespaced: true),
@@ -97,6 +97,9 @@ public static class KnownResources
         new("", "v1", "namespaces", "Namespace", false) { ShortNames = ["ns"], HasStatusSubresource = true },
         new("", "v1", "secrets", "Secret", true),
         new("", "v1", "services", "Service", true) { ShortNames = ["svc"], Categories = ["all"], HasStatusSubresource = true },
+        // Pods are stored as kube-apiserver always serves them (operators list and watch them); what a
+        // cluster does with them (admission, log, exec, eviction, binding) comes with EmulateCluster.
+        new("", "v1", "pods", "Pod", Namespaced: true) { HasStatusSubresource = true, ShortNames = ["po"], Categories = ["all"] },
         new("", "v1", "events", "Event", true) { ShortNames = ["ev"] },
         new("", "v1", "configmaps", "ConfigMap", true) { ShortNames = ["cm"] },
         new("apps", "v1", "deployments", "Deployment", true)

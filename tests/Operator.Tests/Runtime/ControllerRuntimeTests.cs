@@ -82,6 +82,34 @@ public sealed class ControllerRuntimeTests : IAsyncLifetime
         Assert.Equal(first, Assert.Single(_controller.Deleted));
     }
 
+    [Fact]
+    public async Task A_watched_kind_that_the_entity_does_not_own_reconciles_what_its_map_function_names()
+    {
+        await _h.CreateAsync("alpha");
+        await _controller.WaitForAsync(r => r.Generation == 1);
+        var controller = new RecordingController();
+        var seen = new ConcurrentQueue<string>();
+        using var runtime = new ControllerRuntime<V1Alpha1UserApi>(
+            "pods", _h.Cache, controller, new WorkQueue(ExponentialBackoff.Default(), TimeProvider.System), new ControllerOptions(), NullLogger.Instance);
+        runtime.Watch(_h.Cache.Get<V1Pod>(), e =>
+        {
+            seen.Enqueue($"{e.Type} {e.Object.Metadata.Name}");
+            return e.Object.Metadata.Name == "loud" ? "default/alpha" : null;
+        });
+        using var stop = new CancellationTokenSource();
+        var workers = runtime.RunWorkersAsync(stop.Token);
+        await controller.WaitForAsync(_ => true); // Its own first list: the UserApi is Added.
+        var before = controller.Count;
+
+        await _h.PutPodAsync("quiet", "alpha", null);
+        await _h.PutPodAsync("loud", "beta", null);
+
+        await controller.WaitForAsync(r => controller.Count > before);
+        Assert.Equal(["Added quiet", "Added loud"], seen);
+        await stop.CancelAsync();
+        await workers;
+    }
+
     /// <summary>Records each reconcile (after the gate opens) and each deletion.</summary>
     private sealed class RecordingController : IEntityController<V1Alpha1UserApi>
     {
@@ -93,6 +121,8 @@ public sealed class ControllerRuntimeTests : IAsyncLifetime
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ConcurrentQueue<string?> Deleted { get; } = new();
+
+        public int Count => _reconciled.Count;
 
         public async Task<ReconcileResult> ReconcileAsync(V1Alpha1UserApi entity, CancellationToken cancellationToken)
         {

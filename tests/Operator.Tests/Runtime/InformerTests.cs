@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using KubeApiFake;
+using k8s.Models;
+using UserApiOperator.Controllers;
 using UserApiOperator.DesiredState;
 using UserApiOperator.Runtime.Watcher;
 using UserApiOperator.Tests.Controller;
@@ -171,5 +173,36 @@ public sealed class InformerTests : IAsyncLifetime
         informer.Remember(written); // The reconcile that wrote it puts its answer into the cache late.
 
         Assert.Null(informer.Get(ControllerHarness.Ns, "alpha"));
+    }
+
+    [Fact]
+    public async Task An_index_follows_adds_label_changes_and_deletes_and_covers_objects_cached_before_it()
+    {
+        var pods = _h.Cache.Get<V1Pod>(); // Indexed by UserApi (PodReadiness.ByUserApi) by the controller's setup.
+        string[] Names(string index, string value) => pods.ByIndex(index, value).Select(p => p.Metadata.Name).Order(StringComparer.Ordinal).ToArray();
+
+        await _h.PutPodAsync("alpha-1", "alpha", null);
+        await _h.PutPodAsync("alpha-2", "alpha", null);
+        await _h.PutPodAsync("beta-1", "beta", null);
+        Assert.Equal(["alpha-1", "alpha-2"], Names(PodReadiness.ByUserApi, "default/alpha"));
+        Assert.Empty(Names(PodReadiness.ByUserApi, "default/gamma"));
+
+        _h.Api.Store.Update(KnownResources.Pods, ControllerHarness.Ns, "alpha-2", p => p["metadata"]!["labels"]![UserApiLabels.InstanceKey] = "beta");
+        await _h.SettledAsync();
+        Assert.Equal(["alpha-1"], Names(PodReadiness.ByUserApi, "default/alpha"));
+        Assert.Equal(["alpha-2", "beta-1"], Names(PodReadiness.ByUserApi, "default/beta"));
+
+        _h.Api.Store.Delete(KnownResources.Pods, ControllerHarness.Ns, "alpha-1");
+        await _h.SettledAsync();
+        Assert.Empty(Names(PodReadiness.ByUserApi, "default/alpha"));
+
+        // An index added once the cache is full covers what it holds, and then what comes.
+        pods.AddIndex("first-letter", p => p.Metadata.Name![..1]);
+        Assert.Equal(["alpha-2", "beta-1"], Names("first-letter", "a").Concat(Names("first-letter", "b")).ToArray());
+        await _h.PutPodAsync("beta-2", "beta", null);
+        Assert.Equal(["beta-1", "beta-2"], Names("first-letter", "b"));
+
+        Assert.Throws<InvalidOperationException>(() => pods.AddIndex("first-letter", p => p.Metadata.Name));
+        Assert.Throws<InvalidOperationException>(() => pods.ByIndex("no-such-index", "a"));
     }
 }

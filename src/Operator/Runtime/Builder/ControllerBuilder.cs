@@ -12,7 +12,8 @@ namespace UserApiOperator.Runtime.Builder;
 /// Declares a controller and what it watches beside it, as controller-runtime's builder
 /// (<c>ctrl.NewControllerManagedBy(mgr).For(&amp;X{}).Owns(&amp;Deployment{}).Complete(r)</c>) and KubeOps'
 /// <c>AddController</c> do: <see cref="For"/> the reconciled kind, <c>Owns</c> each kind it
-/// creates (changes map to the controller owner). Informers go into the shared <see cref="InformerCache"/>,
+/// creates (changes map to the controller owner), <see cref="Watches{TObject}"/> any other kind whose
+/// changes matter (a function maps each change to the object to reconcile). Informers go into the shared <see cref="InformerCache"/>,
 /// where the reconcile reads them.
 /// </summary>
 /// <typeparam name="TEntity">The reconciled kind.</typeparam>
@@ -52,6 +53,37 @@ public sealed class ControllerBuilder<TEntity>(InformerCache cache, OperatorMetr
         ArgumentNullException.ThrowIfNull(decode);
         var informer = cache.GetOrAdd(labelSelector, transform: null, decode);
         _owned.Add(runtime => runtime.Watch(informer));
+        return this;
+    }
+
+    /// <summary>
+    /// Watches <typeparamref name="TObject"/> objects matching <paramref name="labelSelector"/>, read by
+    /// <paramref name="decode"/>, that the reconciled kind neither is nor owns (controller-runtime's
+    /// <c>Watches(&amp;corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(f))</c>, with its predicates
+    /// folded into <paramref name="map"/>): each change goes to <paramref name="map"/>, which returns the
+    /// key (<c>namespace/name</c>) of the <typeparamref name="TEntity"/> to reconcile, or null for none.
+    /// </summary>
+    public ControllerBuilder<TEntity> Watches<TObject>(string? labelSelector, Func<System.Text.Json.JsonElement, TObject> decode, Func<InformerEvent<TObject>, string?> map)
+        where TObject : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(decode);
+        ArgumentNullException.ThrowIfNull(map);
+        var informer = cache.GetOrAdd(labelSelector, transform: null, decode);
+        _owned.Add(runtime => runtime.Watch(informer, map));
+        return this;
+    }
+
+    /// <summary>
+    /// Indexes the cached <typeparamref name="TObject"/> objects (declared before by <c>Owns</c> or
+    /// <see cref="Watches{TObject}"/>) by <paramref name="valueOf"/> under <paramref name="name"/>
+    /// (controller-runtime's <c>mgr.GetFieldIndexer().IndexField</c>), so a reconcile finds them with
+    /// <see cref="Informer{T}.ByIndex"/> instead of scanning the cache.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><typeparamref name="TObject"/> is not watched, or the index exists already.</exception>
+    public ControllerBuilder<TEntity> IndexField<TObject>(string name, Func<TObject, string?> valueOf)
+        where TObject : class, IKubernetesObject<V1ObjectMeta>
+    {
+        cache.Get<TObject>().AddIndex(name, valueOf);
         return this;
     }
 

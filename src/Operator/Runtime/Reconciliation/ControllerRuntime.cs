@@ -36,7 +36,8 @@ public interface IController
 /// to a new handler;</item>
 /// <item>entity events from the shared cache enqueue the entity's key when its <c>metadata.generation</c>
 /// changes (so the operator's own status writes do not trigger it); owned-object events enqueue the key
-/// of their controller owner (<see cref="Watch{TChild}"/>);</item>
+/// of their controller owner (<see cref="Watch{TChild}(Informer{TChild})"/>), and changes of other watched
+/// kinds the key their map function names (<see cref="Watch{TObject}(Informer{TObject}, Func{InformerEvent{TObject}, string})"/>);</item>
 /// <item>a <see cref="WorkQueue"/> drained by <see cref="ControllerOptions.MaxConcurrentReconciles"/>
 /// workers, never two for the same key; failures retried with per-key exponential backoff;</item>
 /// <item>a periodic resync that enqueues every entity.</item>
@@ -59,7 +60,7 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
     private readonly string _kind;
     private readonly string _groupVersion;
 
-    /// <summary>Creates the runtime; declare owned kinds with <see cref="Watch{TChild}"/>, then run <see cref="RunWorkersAsync"/>.</summary>
+    /// <summary>Creates the runtime; declare owned and other watched kinds with the <c>Watch</c> overloads, then run <see cref="RunWorkersAsync"/>.</summary>
     /// <param name="name">Controller name.</param>
     /// <param name="cache">The shared cache; the entity informer must be in it.</param>
     /// <param name="controller">The reconciler.</param>
@@ -103,6 +104,25 @@ public sealed partial class ControllerRuntime<TEntity> : IController, IDisposabl
         _sources.Add(() => informer.AddHandler(e =>
         {
             if (OwnerKey(e.Object) is { } key)
+            {
+                _queue.Add(key);
+            }
+        }));
+    }
+
+    /// <summary>
+    /// Reconciles the object that <paramref name="map"/> names (a <c>namespace/name</c> key, or null for
+    /// none) for each change of a <typeparamref name="TObject"/> (while the workers run): controller-runtime's
+    /// <c>handler.EnqueueRequestsFromMapFunc</c>. <paramref name="map"/> runs on the informer's loop and must be quick.
+    /// </summary>
+    public void Watch<TObject>(Informer<TObject> informer, Func<InformerEvent<TObject>, string?> map)
+        where TObject : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(informer);
+        ArgumentNullException.ThrowIfNull(map);
+        _sources.Add(() => informer.AddHandler(e =>
+        {
+            if (map(e) is { } key)
             {
                 _queue.Add(key);
             }

@@ -42,6 +42,7 @@ public sealed partial class Informer<T> : IInformer
     private readonly ConcurrentDictionary<string, T> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Written> _written = new(StringComparer.Ordinal);
     private ImmutableArray<Action<InformerEvent<T>>> _handlers = [];
+    private readonly Dictionary<string, FieldIndex> _indexes = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _writeLock = new();
     private string _resourceVersion = "";
@@ -155,6 +156,69 @@ public sealed partial class Informer<T> : IInformer
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Adds an index over the watched objects (client-go's <c>Indexer</c>, controller-runtime's
+    /// <c>FieldIndexer.IndexField</c>): <paramref name="valueOf"/> gives each object's value, or null
+    /// to leave it out, and <see cref="ByIndex"/> finds the objects of one value without a scan.
+    /// It may be added before or after the first list; objects already cached are indexed at once.
+    /// </summary>
+    /// <param name="name">The index's name, unique per informer.</param>
+    /// <param name="valueOf">A pure function of the cached (transformed) object; it runs under the cache's lock, so it must be quick.</param>
+    /// <exception cref="InvalidOperationException">An index named <paramref name="name"/> exists already.</exception>
+    public void AddIndex(string name, Func<T, string?> valueOf)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(valueOf);
+        lock (_writeLock)
+        {
+            var index = new FieldIndex(valueOf);
+            if (!_indexes.TryAdd(name, index))
+            {
+                throw new InvalidOperationException($"The informer of {Kind} has an index named {name} already.");
+            }
+
+            foreach (var (key, item) in _cache)
+            {
+                index.Update(key, null, item);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The watched objects whose value in the index <paramref name="name"/> is <paramref name="value"/>,
+    /// in no particular order; empty when none. An object this process wrote or deleted shows as
+    /// <see cref="Get"/> shows it, indexed by its watched version.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No index named <paramref name="name"/> (see <see cref="AddIndex"/>).</exception>
+    public IReadOnlyList<T> ByIndex(string name, string value)
+    {
+        lock (_writeLock)
+        {
+            if (!_indexes.TryGetValue(name, out var index))
+            {
+                throw new InvalidOperationException($"The informer of {Kind} has no index named {name}.");
+            }
+
+            var keys = index.Keys(value);
+            if (keys is null)
+            {
+                return [];
+            }
+
+            var result = new List<T>(keys.Count);
+            foreach (var key in keys)
+            {
+                var watched = _cache.GetValueOrDefault(key);
+                if ((_written.TryGetValue(key, out var written) ? Overlay(watched, written) : watched) is { } seen)
+                {
+                    result.Add(seen);
+                }
+            }
+
+            return result;
+        }
     }
 
     /// <summary>
@@ -364,6 +428,7 @@ public sealed partial class Informer<T> : IInformer
             {
                 if (!seen.Contains(key) && _cache.TryRemove(key, out _))
                 {
+                    Reindex(key, stale, null);
                     deleted.Add(new InformerEvent<T>(InformerEventType.Deleted, stale, null));
                 }
             }
@@ -423,6 +488,7 @@ public sealed partial class Informer<T> : IInformer
                         // write remembered a moment later cannot bring the object back.
                         var key = ObjectKey.Of(obj);
                         _cache.TryRemove(key, out last);
+                        Reindex(key, last, null);
                         _written.TryRemove(key, out _);
                         if (!string.IsNullOrEmpty(version))
                         {
@@ -465,6 +531,7 @@ public sealed partial class Informer<T> : IInformer
 
             item = _transform(item);
             _cache[key] = item;
+            Reindex(key, old, item);
             if (_written.TryGetValue(key, out var written)
                 && (written.Object is null ? IsNewer(item.Metadata.ResourceVersion, written.ResourceVersion) : !IsNewer(written.ResourceVersion, item.Metadata.ResourceVersion)))
             {
@@ -473,6 +540,15 @@ public sealed partial class Informer<T> : IInformer
         }
 
         Notify(new InformerEvent<T>(old is null ? InformerEventType.Added : InformerEventType.Modified, item, old));
+    }
+
+    /// <summary>Moves <paramref name="key"/> in every index from the value of <paramref name="old"/> to that of <paramref name="current"/> (null: absent). Under <c>_writeLock</c>.</summary>
+    private void Reindex(string key, T? old, T? current)
+    {
+        foreach (var index in _indexes.Values)
+        {
+            index.Update(key, old, current);
+        }
     }
 
     private void Notify(InformerEvent<T> informerEvent)
@@ -531,6 +607,38 @@ public sealed partial class Informer<T> : IInformer
 
     /// <summary>A write of this process (<see cref="Object"/>), or a deletion (null), at <see cref="ResourceVersion"/>.</summary>
     private sealed record Written(T? Object, string? ResourceVersion);
+
+    /// <summary>One index: the keys of the cached objects per value. Used under <c>_writeLock</c> only.</summary>
+    private sealed class FieldIndex(Func<T, string?> valueOf)
+    {
+        private readonly Dictionary<string, HashSet<string>> _keys = new(StringComparer.Ordinal);
+
+        public HashSet<string>? Keys(string value) => _keys.GetValueOrDefault(value);
+
+        public void Update(string key, T? old, T? current)
+        {
+            var (from, to) = (old is null ? null : valueOf(old), current is null ? null : valueOf(current));
+            if (from == to && (from is null || _keys.TryGetValue(from, out var same) && same.Contains(key)))
+            {
+                return;
+            }
+
+            if (from is not null && _keys.TryGetValue(from, out var previous) && previous.Remove(key) && previous.Count == 0)
+            {
+                _keys.Remove(from);
+            }
+
+            if (to is not null)
+            {
+                if (!_keys.TryGetValue(to, out var next))
+                {
+                    _keys[to] = next = new HashSet<string>(StringComparer.Ordinal);
+                }
+
+                next.Add(key);
+            }
+        }
+    }
 
     private sealed class Registration(Action remove) : IDisposable
     {

@@ -19,6 +19,7 @@ public sealed class RbacTests
         ("", "secrets", "get list watch create patch"),
         ("", "services", "list watch create patch"),
         ("", "events", "create"),
+        ("", "pods", "list watch"),
         ("apps", "deployments", "list watch create patch"),
         ("networking.k8s.io", "ingresses", "list watch create patch delete"),
         ("autoscaling", "horizontalpodautoscalers", "list watch create patch delete"),
@@ -98,7 +99,8 @@ public sealed class RbacTests
     [InlineData("", "secrets", "delete")]
     [InlineData("", "secrets", "update")]
     [InlineData("", "configmaps", "get")]
-    [InlineData("", "pods", "list")]
+    [InlineData("", "pods", "get")]
+    [InlineData("", "pods", "delete")]
     [InlineData("userapi.example.com", "userapis", "update")]
     [InlineData("userapi.example.com", "userapis", "patch")]
     [InlineData("userapi.example.com", "userapis", "delete")]

@@ -54,8 +54,8 @@ public sealed class ShippedRbacTests : IAsyncLifetime
             if (code != expected) refused.Add($"{what}: {(int)code} {text}");
         }
 
-        // The informers: list and watch UserApis and every owned kind in all namespaces.
-        foreach (var collection in new[] { $"{UserApis}/userapis", "/api/v1/secrets", "/api/v1/services", "/apis/apps/v1/deployments", "/apis/networking.k8s.io/v1/ingresses" })
+        // The informers: list and watch UserApis, every owned kind and the UserApis' Pods in all namespaces.
+        foreach (var collection in new[] { $"{UserApis}/userapis", "/api/v1/secrets", "/api/v1/services", "/apis/apps/v1/deployments", "/apis/networking.k8s.io/v1/ingresses", "/api/v1/pods" })
         {
             await Expect(HttpStatusCode.OK, $"list {collection}", HttpMethod.Get, collection);
             await Expect(HttpStatusCode.OK, $"watch {collection}", HttpMethod.Get, $"{collection}?watch=true&resourceVersion=0&allowWatchBookmarks=true");
@@ -112,7 +112,8 @@ public sealed class ShippedRbacTests : IAsyncLifetime
     [InlineData("patch a UserApi", "PATCH", UserApis + "/namespaces/default/userapis/web", "the operator never writes the spec")]
     [InlineData("get a ConfigMap", "GET", "/api/v1/namespaces/default/configmaps/x", "unused kind")]
     [InlineData("update (PUT) a Secret", "PUT", "/api/v1/namespaces/default/secrets/web-mysql", "the Secret is created, then patched")]
-    [InlineData("list Pods", "GET", "/api/v1/pods", "unused kind")]
+    [InlineData("get a Pod", "GET", "/api/v1/namespaces/default/pods/web-1", "Pods are only listed and watched")]
+    [InlineData("delete a Pod", "DELETE", "/api/v1/namespaces/default/pods/web-1", "Pods are never written")]
     [InlineData("create a ClusterRole", "POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "no RBAC writes")]
     public async Task The_operators_service_account_may_do_nothing_else(string what, string method, string path, string why)
     {

@@ -42,6 +42,8 @@ namespace UserApiOperator.Controllers;
     Reason = "observedGeneration, replicas, selector, url, secretName and conditions go through the /status subresource.")]
 [EntityRbac(typeof(V1Secret), RbacVerb.List | RbacVerb.Watch | RbacVerb.Get | RbacVerb.Create | RbacVerb.Patch,
     Reason = "the generated <name>-mysql Secret: watched as an owned object (cached as keys without values); a Secret named by spec.database.passwordSecretRef or spec.database.external.passwordSecretRef read with a GET; created once (POST, so a password is never overwritten); patched only to put back a MYSQL_PASSWORD key someone removed.")]
+[EntityRbac(typeof(V1Pod), RbacVerb.List | RbacVerb.Watch,
+    Reason = "the Pods of each UserApi (selected by the operator's labels), cached as name, UserApi and why not ready (PodScheduled=False, a waiting container), which the Ready condition reports; never written.")]
 [EntityRbac(typeof(V1Deployment), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create,
     Reason = "the Deployment <name>: watched as an owned object and read from the cache; written with server-side apply (PATCH, which the API server also authorises as create when it creates the object).")]
 [EntityRbac(typeof(V1Service), RbacVerb.List | RbacVerb.Watch | RbacVerb.Patch | RbacVerb.Create,
@@ -69,7 +71,9 @@ public sealed partial class UserApiController(
     /// <see cref="OwnedObjectCache"/> (identity, owner, the digest of what this operator applied, and
     /// the status fields the UserApi's status reads). A change to an owned object reconciles its
     /// controller owner. The generated Secret is cached as keys without values, so no password is held
-    /// in memory.
+    /// in memory. The UserApi's Pods (owned by its ReplicaSets, found by the same labels) are cached as
+    /// the slim copies of <see cref="PodReadiness"/>, indexed by UserApi; a Pod reconciles its UserApi
+    /// only when the reason it is not ready changes.
     /// </summary>
     /// <param name="builder">The builder of this controller.</param>
     /// <returns><paramref name="builder"/>, for <see cref="ControllerBuilder{TEntity}.Complete"/>.</returns>
@@ -84,7 +88,9 @@ public sealed partial class UserApiController(
             .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1Ingress>())
             .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V2HorizontalPodAutoscaler>())
             .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1PodDisruptionBudget>())
-            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1NetworkPolicy>());
+            .Owns(UserApiLabels.ManagedSelector, OwnedObjectCache.Decoder<V1NetworkPolicy>())
+            .Watches(UserApiLabels.ManagedSelector, PodReadiness.Decode, PodReadiness.Changed)
+            .IndexField<V1Pod>(PodReadiness.ByUserApi, PodReadiness.UserApiKey);
     }
 
     private readonly AppliedRecords _recorded = new();
@@ -181,7 +187,8 @@ public sealed partial class UserApiController(
         }
 
         var previousDegraded = Conditions.Find(entity.Status?.Conditions, Conditions.Degraded);
-        var status = UserApiStatusBuilder.Build(entity, deployment, ingress, problem, timeProvider.GetUtcNow());
+        var notReady = PodReadiness.Why(cache.Get<V1Pod>().ByIndex(PodReadiness.ByUserApi, key));
+        var status = UserApiStatusBuilder.Build(entity, deployment, ingress, problem, timeProvider.GetUtcNow(), notReady);
         var waitFor = firstReports.Remaining(key, deployment, problem is not null);
         var statusChanged = false;
         try

@@ -6,7 +6,7 @@ namespace UserApiOperator.Controllers;
 
 /// <summary>
 /// Computes the status of a UserApi from what the operator observed: the Deployment's status, the
-/// Ingress's address and any <see cref="Problem"/>. A pure function; the controller writes the
+/// Ingress's address, why its Pods are not ready and any <see cref="Problem"/>. A pure function; the controller writes the
 /// result only when it differs from the current status.
 /// </summary>
 public static class UserApiStatusBuilder
@@ -17,7 +17,12 @@ public static class UserApiStatusBuilder
     /// <param name="ingress">The live Ingress, or null when disabled or not there yet.</param>
     /// <param name="problem">What blocks the desired state, or null.</param>
     /// <param name="now">Time of the observation, used for conditions whose status changes.</param>
-    public static UserApiStatus Build(V1Alpha1UserApi userApi, V1Deployment? deployment, V1Ingress? ingress, Problem? problem, DateTimeOffset now)
+    /// <param name="notReady">
+    /// Why the Pods are not ready, as they report it (<see cref="PodReadiness"/>), or null: while the
+    /// rollout is incomplete and there is no <paramref name="problem"/>, it becomes the Ready condition's
+    /// reason, and its message follows the replica count (<c>0/1 replicas ready; Pod x cannot be scheduled: 0/3 nodes are available: ...</c>).
+    /// </param>
+    public static UserApiStatus Build(V1Alpha1UserApi userApi, V1Deployment? deployment, V1Ingress? ingress, Problem? problem, DateTimeOffset now, NotReadyReason? notReady = null)
     {
         var generation = userApi.Metadata.Generation;
         var desired = userApi.Spec.Replicas;
@@ -42,7 +47,9 @@ public static class UserApiStatusBuilder
         var conditions = userApi.Status?.Conditions;
         conditions = Conditions.Set(conditions, complete && problem is null
             ? Condition(Conditions.Ready, true, "Available", readyMessage)
-            : Condition(Conditions.Ready, false, problem?.Reason ?? "ReplicasNotReady", problem?.Message ?? readyMessage));
+            : problem is null && notReady is not null
+                ? Condition(Conditions.Ready, false, notReady.Reason, $"{readyMessage}; {notReady.Message}")
+                : Condition(Conditions.Ready, false, problem?.Reason ?? "ReplicasNotReady", problem?.Message ?? readyMessage));
         conditions = Conditions.Set(conditions, problem is not null
             ? Condition(Conditions.Progressing, false, "Blocked", "waiting for the problem in Degraded to be fixed")
             : complete

@@ -110,7 +110,8 @@ internal sealed class ControllerHarness : IAsyncDisposable
             && InSync<V1Ingress>(KnownResources.Ingresses, UserApiLabels.ManagedSelector)
             && InSync<V2HorizontalPodAutoscaler>(KnownResources.HorizontalPodAutoscalers, UserApiLabels.ManagedSelector)
             && InSync<V1PodDisruptionBudget>(KnownResources.PodDisruptionBudgets, UserApiLabels.ManagedSelector)
-            && InSync<V1NetworkPolicy>(KnownResources.NetworkPolicies, UserApiLabels.ManagedSelector)))
+            && InSync<V1NetworkPolicy>(KnownResources.NetworkPolicies, UserApiLabels.ManagedSelector)
+            && InSync<V1Pod>(KnownResources.Pods, UserApiLabels.ManagedSelector)))
         {
             Assert.True(DateTime.UtcNow < deadline, "the informers did not catch up with the store");
             await Task.Delay(5);
@@ -141,6 +142,29 @@ internal sealed class ControllerHarness : IAsyncDisposable
         await ReconcileAsync(name);
         await SettledAsync();
         Api.ClearRequests();
+    }
+
+    /// <summary>
+    /// Stores a Pod of the UserApi <paramref name="userApi"/> as its ReplicaSet would make it (the
+    /// operator's labels), with <paramref name="status"/> as the scheduler or kubelet left it, and waits
+    /// until the cache holds it.
+    /// </summary>
+    public async Task PutPodAsync(string name, string userApi, JsonObject? status)
+    {
+        Api.Store.Put(KnownResources.Pods, new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = name,
+                ["namespace"] = Ns,
+                ["labels"] = new JsonObject { [UserApiLabels.NameKey] = UserApiLabels.AppName, [UserApiLabels.InstanceKey] = userApi, [UserApiLabels.ManagedByKey] = UserApiLabels.ManagedBy },
+            },
+            ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "api", ["image"] = "userapi:latest" }) },
+            ["status"] = status,
+        });
+        await SettledAsync();
     }
 
     public JsonObject? Status(string name = "alpha") => Api.Store.Get(UserApis, Ns, name)?["status"]?.AsObject();

@@ -74,6 +74,46 @@ public sealed class UserApiControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_Ready_condition_says_why_a_Pod_of_this_UserApi_is_not_ready_and_stops_saying_it_once_it_is_scheduled()
+    {
+        await _h.CreateAsync("alpha");
+        await _h.ReconcileAsync();
+        await _h.SettledAsync();
+        _h.Api.Store.UpdateStatus(KnownResources.Deployments, ControllerHarness.Ns, "alpha", d => d["status"] = new JsonObject
+        {
+            ["observedGeneration"] = 1, ["replicas"] = 3, ["updatedReplicas"] = 3, ["readyReplicas"] = 2, ["availableReplicas"] = 2,
+        });
+        var unschedulable = JsonNode.Parse("""
+            {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+              "message": "0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, 2 Insufficient memory."}]}
+            """)!.AsObject();
+        await _h.PutPodAsync("alpha-5f7c9-aaaaa", "alpha", JsonNode.Parse("""{"phase": "Running", "conditions": [{"type": "PodScheduled", "status": "True"}]}""")!.AsObject());
+        await _h.PutPodAsync("alpha-5f7c9-bbbbb", "alpha", unschedulable);
+        await _h.PutPodAsync("beta-6c8d7-ccccc", "beta", JsonNode.Parse("""
+            {"phase": "Pending", "containerStatuses": [{"name": "api", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
+              "state": {"waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}
+            """)!.AsObject());
+
+        await _h.ReconcileAsync();
+
+        var ready = ControllerHarness.Condition(_h.Status(), Conditions.Ready)!;
+        Assert.Equal(("False", "Unschedulable"), ((string?)ready["status"], (string?)ready["reason"]));
+        Assert.Equal(
+            "2/3 replicas ready; Pod alpha-5f7c9-bbbbb cannot be scheduled: 0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, 2 Insufficient memory.",
+            (string?)ready["message"]);
+
+        _h.Api.Store.UpdateStatus(KnownResources.Pods, ControllerHarness.Ns, "alpha-5f7c9-bbbbb", p => p["status"] = new JsonObject
+        {
+            ["phase"] = "Pending", ["conditions"] = new JsonArray(new JsonObject { ["type"] = "PodScheduled", ["status"] = "True" }),
+        });
+        await _h.SettledAsync();
+        await _h.ReconcileAsync();
+
+        ready = ControllerHarness.Condition(_h.Status(), Conditions.Ready)!;
+        Assert.Equal(("False", "ReplicasNotReady", "2/3 replicas ready"), ((string?)ready["status"], (string?)ready["reason"], (string?)ready["message"]));
+    }
+
+    [Fact]
     public async Task When_everything_is_in_place_no_request_is_sent_at_all()
     {
         await _h.BringToReadyAsync();

@@ -31,6 +31,23 @@ public class UserApiStatusBuilderTests
     }
 
     [Fact]
+    public void Pods_that_say_why_they_are_not_ready_give_the_Ready_condition_their_reason()
+    {
+        var why = new NotReadyReason("Unschedulable", "Pod alpha-5f7c9-abcde cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu.");
+
+        var pending = UserApiStatusBuilder.Build(UserApis.FromSpec(), Deployment(ready: 2), null, null, T0, why);
+        Assert.Equal(("False", "Unschedulable"), Get(pending, Conditions.Ready));
+        Assert.Equal("2/3 replicas ready; Pod alpha-5f7c9-abcde cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu.", Conditions.Find(pending.Conditions, Conditions.Ready)!.Message);
+        Assert.Equal(("True", "RollingOut"), Get(pending, Conditions.Progressing));
+
+        // A problem of the operator's own goes first; a complete rollout is Ready whatever a surplus Pod says.
+        var blocked = UserApiStatusBuilder.Build(UserApis.FromSpec(), Deployment(ready: 2), null, new Problem("SecretNotFound", "missing"), T0, why);
+        Assert.Equal(("False", "SecretNotFound"), Get(blocked, Conditions.Ready));
+        var ready = UserApiStatusBuilder.Build(UserApis.FromSpec(), Deployment(ready: 3), null, null, T0, why);
+        Assert.Equal(("True", "Available"), Get(ready, Conditions.Ready));
+    }
+
+    [Fact]
     public void No_deployment_yet_is_creating()
     {
         var status = UserApiStatusBuilder.Build(UserApis.FromSpec(), null, null, null, T0);

@@ -499,7 +499,7 @@ public sealed class MainJobTests(OperatorClusterFixture cluster, ITestOutputHelp
 
     [Fact(Timeout = 120_000)]
     [Order(13)]
-    public async Task AnImageTheNodeDoesNotHaveLeavesThePodWaitingInErrImagePull()
+    public async Task AnImageTheNodeDoesNotHaveLeavesThePodWaitingInErrImagePullAndTheUserApiSaysWhy()
     {
         var manifest = Path.Combine(cluster.StateDir, "nosuch.yaml");
         await File.WriteAllTextAsync(manifest, """
@@ -535,6 +535,33 @@ public sealed class MainJobTests(OperatorClusterFixture cluster, ITestOutputHelp
         Assert.True(delete.ExitCode == 0, delete.Transcript);
         await Shell.WaitUntilAsync(async () => (await cluster.GetJsonAsync("get", "pods", "-l", "app=nosuch"))["items"]!.AsArray().Count == 0,
             TimeSpan.FromSeconds(60), () => "the Pod deleted with its Deployment");
+
+        // A UserApi whose api image the node cannot pull says so in its Ready condition.
+        var userApi = Path.Combine(cluster.StateDir, "noimage.yaml");
+        await File.WriteAllTextAsync(userApi, """
+            apiVersion: userapi.example.com/v1alpha1
+            kind: UserApi
+            metadata: {name: noimage, namespace: default}
+            spec:
+              replicas: 1
+              api: {image: "registry.example.com/nosuch:1.0"}
+              ingress: {enabled: false}
+            """);
+        apply = await cluster.KubectlAsync("apply", "-f", userApi);
+        Assert.True(apply.ExitCode == 0, apply.Transcript);
+        JsonNode? ready = null;
+        await Shell.WaitUntilAsync(async () =>
+        {
+            ready = (await cluster.GetJsonAsync("get", "userapi", "noimage"))["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == "Ready");
+            return (string?)ready?["reason"] is "ErrImagePull" or "ImagePullBackOff";
+        }, TimeSpan.FromSeconds(60), () => $"the UserApi's Ready condition naming the image pull: {ready?.ToJsonString()}");
+        Say($"UserApi noimage Ready {ready!["status"]} {ready["reason"]}: {ready["message"]}");
+        Assert.Equal("False", (string?)ready["status"]);
+        Assert.Matches(@"^0/1 replicas ready; container api of Pod noimage-[a-z0-9]+-[a-z0-9]+ is waiting: (ErrImagePull|ImagePullBackOff): .*registry\.example\.com/nosuch:1\.0", (string?)ready["message"]);
+        delete = await cluster.KubectlAsync("delete", "userapi", "noimage");
+        Assert.True(delete.ExitCode == 0, delete.Transcript);
+        await Shell.WaitUntilAsync(async () => (await cluster.GetJsonAsync("get", "pods", "-l", "app.kubernetes.io/instance=noimage"))["items"]!.AsArray().Count == 0,
+            TimeSpan.FromSeconds(60), () => "the UserApi's Pod deleted with it");
     }
 
     [Fact(Timeout = 120_000)]

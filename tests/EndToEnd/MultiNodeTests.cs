@@ -296,10 +296,10 @@ public sealed class MultiNodeTests(MultiNodeClusterFixture cluster, ITestOutputH
         {
             var u = await cluster.GetJsonAsync("get", "userapi", name);
             ready = u["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == "Ready")!;
-            return ready is not null && (string?)ready["status"] == "False";
-        }, TimeSpan.FromSeconds(60), () => $"the UserApi not Ready: {ready?.ToJsonString()}");
+            return ready is not null && (string?)ready["status"] == "False" && (string?)ready["reason"] == "Unschedulable";
+        }, TimeSpan.FromSeconds(60), () => $"the UserApi not Ready, for the scheduler's reason: {ready?.ToJsonString()}");
         Say($"UserApi {name} Ready {ready["status"]} {ready["reason"]}: {ready["message"]}");
-        Assert.Equal("0/1 replicas ready", (string?)ready["message"]);
+        Assert.StartsWith($"0/1 replicas ready; Pod {pod["metadata"]!["name"]} cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu.", (string?)ready["message"], StringComparison.Ordinal);
 
         Assert.Equal(0, (await cluster.KubectlAsync("delete", "userapi", name, "--wait=false")).ExitCode);
         await Shell.WaitUntilAsync(async () => (await PodsAsync(selector, includeDeleted: true)).Count == 0, TimeSpan.FromSeconds(60), () => "the Pending Pod deleted");

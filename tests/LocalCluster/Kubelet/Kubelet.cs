@@ -28,8 +28,9 @@ internal sealed record KubeletSettings(string NodeName, string RootDir, string C
 /// Two credentials, as on a real node: what the kubelet itself does (its Node and Lease, the status
 /// of its Pods, the Secrets, ConfigMaps and ServiceAccount tokens they use, its Events) goes through
 /// <see cref="NodeClient"/>, the node's own identity (<c>system:node:&lt;name&gt;</c>, kept to its
-/// own objects by the Node authorizer and NodeRestriction); the shared caches and the release of
-/// its Pod finalizer go through <see cref="Client"/>, the administrator's.
+/// own objects by the Node authorizer and NodeRestriction), and so does its watch of the Pods bound to
+/// it; the Endpoints cache and the release of its Pod finalizer go through <see cref="Client"/>, the
+/// administrator's.
 /// </para>
 /// </summary>
 internal sealed class Kubelet : IKubeletHost
@@ -57,9 +58,14 @@ internal sealed class Kubelet : IKubeletHost
         Runc = new Runc(Path.Combine(StateDir, "runc"));
         Network = network;
         Events = new EventRecorder(nodeClient, "kubelet", NodeName);
+        // Only the Pods bound to this node, with the node's own credential, as the kubelet's API
+        // server source lists and watches them (kubernetes/kubernetes pkg/kubelet/config/apiserver.go,
+        // NewSourceApiserver: fields.OneTermEqualSelector("spec.nodeName", nodeName)); the Node
+        // authorizer lets a node read Pods (plugin/pkg/auth/authorizer/node).
+        var onThisNode = $"spec.nodeName={settings.NodeName}";
         Pods = new("pods",
-            async ct => { var l = await client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
-            (rv, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
+            async ct => { var l = await nodeClient.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: onThisNode, cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
+            (rv, ct) => nodeClient.CoreV1.WatchListPodForAllNamespacesAsync(fieldSelector: onThisNode, resourceVersion: rv, allowWatchBookmarks: true, cancellationToken: ct),
             Signal);
         EndpointsCache = new("endpoints",
             async ct => { var l = await client.CoreV1.ListEndpointsForAllNamespacesAsync(cancellationToken: ct); return (l.Items, l.Metadata.ResourceVersion); },
@@ -73,10 +79,10 @@ internal sealed class Kubelet : IKubeletHost
     /// <summary>The cgroup its Pods' cgroups go under (<c>/local-cluster</c>, or <c>/local-cluster/&lt;node&gt;</c> beside other nodes).</summary>
     public string CgroupRoot => _settings.CgroupRoot;
 
-    /// <summary>The administrator's client: the shared caches and the release of the Pod finalizer.</summary>
+    /// <summary>The administrator's client: the Endpoints cache and the release of the Pod finalizer.</summary>
     public IKubernetes Client { get; }
 
-    /// <summary>The node's own client (<c>kubelet.kubeconfig</c>): its Node and Lease, its Pods' status, Secrets, ConfigMaps and tokens, its Events.</summary>
+    /// <summary>The node's own client (<c>kubelet.kubeconfig</c>): its Node and Lease, the watch of its Pods and their status, Secrets, ConfigMaps and tokens, its Events.</summary>
     public IKubernetes NodeClient { get; }
 
     public string StateDir { get; }

@@ -22,7 +22,7 @@ namespace LocalCluster.Kubelet;
 /// <item><c>--kubeconfig</c>: the node's own credential (default <c>DIR/kubelet.kubeconfig</c> for
 /// <c>local-cluster</c>, else <c>DIR/kubelet-&lt;node&gt;.kubeconfig</c>, which
 /// <c>local-cluster apiserver --node-name</c> writes); DIR/kubeconfig, the administrator's, is used
-/// for the shared caches and the Pod finalizer;</item>
+/// for the Endpoints cache and the Pod finalizer;</item>
 /// <item><c>--pod-cidr</c>: the Node's <c>spec.podCIDR</c>, where its Pods' addresses come from
 /// (default: the bridge's whole subnet);</item>
 /// <item><c>--zone</c>: the <c>topology.kubernetes.io/zone</c> label;</item>

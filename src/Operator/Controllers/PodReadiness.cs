@@ -28,14 +28,32 @@ public static class PodReadiness
     private static readonly HashSet<string> Starting = new(StringComparer.Ordinal) { "ContainerCreating", "PodInitializing" };
 
     /// <summary>
-    /// The slim Pod the cache keeps: identity, the <c>app.kubernetes.io/instance</c> label (the
-    /// UserApi's name), the <c>PodScheduled</c> condition when it is False, and the containers
-    /// (init containers included) waiting for a reason other than starting, each with that reason and message.
+    /// The slim Pod the cache keeps: name, namespace, uid, resource version and deletion time, the
+    /// <c>app.kubernetes.io/instance</c> label (the UserApi's name), the <c>PodScheduled</c> condition
+    /// when it is False, and the containers (init containers included) waiting for a reason other than
+    /// starting, each with that reason and message. Not a <see cref="SlimObject"/>: a Pod is neither
+    /// owned by the UserApi nor applied by this operator, so it has no owner to find and no applied
+    /// digest, and its name, unique by construction, is not pooled.
     /// </summary>
     /// <exception cref="InvalidOperationException">A field read has the wrong JSON type.</exception>
-    public static V1Pod Decode(JsonElement json) => SlimObject.Decode<V1Pod>(json, UserApiLabels.ManagedBy, static (json, pod) =>
+    /// <exception cref="FormatException">The deletion time does not parse.</exception>
+    public static V1Pod Decode(JsonElement json)
     {
-        if (SlimObject.Member(json.GetProperty("metadata"), "labels") is { } labels
+        var metadata = json.GetProperty("metadata");
+        var pod = new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = new V1ObjectMeta
+            {
+                Name = SlimObject.String(metadata, "name"),
+                NamespaceProperty = SlimObject.String(metadata, "namespace") is { } ns ? Transforms.Strings.Share(ns) : null,
+                Uid = SlimObject.String(metadata, "uid"),
+                ResourceVersion = SlimObject.String(metadata, "resourceVersion"),
+                DeletionTimestamp = SlimObject.Time(metadata, "deletionTimestamp"),
+            },
+        };
+        if (SlimObject.Member(metadata, "labels") is { } labels
             && SlimObject.String(labels, UserApiLabels.InstanceKey) is { } instance)
         {
             pod.Metadata.Labels = new Dictionary<string, string>(1, StringComparer.Ordinal) { [UserApiLabels.InstanceKey] = SlimObject.Identities.Share(instance) };
@@ -43,7 +61,7 @@ public static class PodReadiness
 
         if (SlimObject.Member(json, "status") is not { } status)
         {
-            return;
+            return pod;
         }
 
         List<V1PodCondition>? conditions = null;
@@ -86,7 +104,9 @@ public static class PodReadiness
         {
             pod.Status = new V1PodStatus { Conditions = conditions, ContainerStatuses = waiting };
         }
-    });
+
+        return pod;
+    }
 
     /// <summary>
     /// The key (<c>namespace/name</c>) of the UserApi <paramref name="pod"/> belongs to, from its

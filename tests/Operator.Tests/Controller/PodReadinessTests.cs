@@ -56,6 +56,8 @@ public class PodReadinessTests
         Assert.Equal(("alpha-5f7c9-abcde", "default", "7"), (pod.Metadata.Name, pod.Metadata.NamespaceProperty, pod.Metadata.ResourceVersion));
         Assert.Equal(new Dictionary<string, string> { ["app.kubernetes.io/instance"] = "alpha" }, pod.Metadata.Labels);
         Assert.Null(pod.Metadata.Annotations);
+        Assert.Null(pod.Metadata.OwnerReferences); // A Pod's owner is a ReplicaSet: nothing to find by it.
+        Assert.Equal("u-alpha-5f7c9-abcde", pod.Metadata.Uid);
         Assert.Null(pod.Spec);
         Assert.Null(pod.Status.Conditions); // PodScheduled is True: nothing to keep.
         var kept = Assert.Single(pod.Status.ContainerStatuses); // db runs: not kept.

@@ -50,7 +50,7 @@ public static class SlimObject
                 Uid = String(metadata, "uid"),
                 ResourceVersion = String(metadata, "resourceVersion"),
                 Generation = Long(metadata, "generation"),
-                DeletionTimestamp = String(metadata, "deletionTimestamp") is { } deleted ? DateTime.Parse(deleted, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal) : null,
+                DeletionTimestamp = Time(metadata, "deletionTimestamp"),
                 OwnerReferences = OwnerReferences(metadata),
                 AppliedDigest = AppliedConfiguration.OwnedDigest(json, fieldManager),
             },
@@ -79,6 +79,10 @@ public static class SlimObject
 
     /// <summary>An integer member, or null. Throws <see cref="InvalidOperationException"/> or <see cref="FormatException"/> when it is not an integer.</summary>
     public static long? Long(JsonElement obj, string name) => Member(obj, name)?.GetInt64();
+
+    /// <summary>An RFC 3339 time member (Kubernetes' <c>metav1.Time</c>) as UTC, or null. Throws <see cref="FormatException"/> when it does not parse.</summary>
+    public static DateTime? Time(JsonElement obj, string name) =>
+        String(obj, name) is { } time ? DateTime.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal) : null;
 
     /// <summary>A 32-bit integer member, or null.</summary>
     public static int? Int(JsonElement obj, string name) => Member(obj, name)?.GetInt32();
